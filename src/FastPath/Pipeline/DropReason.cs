@@ -1,0 +1,37 @@
+namespace FastPath.Pipeline;
+
+/// <summary>
+/// Why the fast path dropped a packet. Names are the glossary's (SPEC §1) and appear
+/// verbatim (snake_case) in metrics, JSON and the CLI; never renumber — counters are
+/// arrays indexed by these values.
+/// </summary>
+public enum DropReason : byte
+{
+    None = 0,
+    Malformed = 1,
+    NoBackend = 2,
+    CtFull = 3,
+    UnknownServicePort = 4,
+    PolicyDenied = 5,
+    NoRoute = 6,
+    NoNeighbour = 7,
+    NoFlow = 8,
+    UnsupportedProtocol = 9,
+    Fragment = 10,
+    BackendRemoved = 11,
+    TxRingFull = 12,
+}
+
+public static class DropReasonNames
+{
+    public const int Count = 13;
+
+    private static readonly string[] Names =
+    [
+        "none", "malformed", "no_backend", "ct_full", "unknown_service_port", "policy_denied",
+        "no_route", "no_neighbour", "no_flow", "unsupported_protocol", "fragment", "backend_removed",
+        "tx_ring_full",
+    ];
+
+    public static string ToName(this DropReason reason) => Names[(int)reason];
+}
