@@ -1,0 +1,47 @@
+using System.CommandLine;
+using FastPath.ControlPlane;
+
+namespace FastPath.Agent.Commands;
+
+/// <summary>`fastpath agent`: the per-node agent. Flags mirror cilium-agent's where one exists (SPEC §2).</summary>
+internal static class AgentCommand
+{
+    public static Command Create()
+    {
+        var clusterName = new Option<string>("--cluster-name") { Description = "Name of the local cluster (lowercase DNS label, <= 32 chars).", DefaultValueFactory = _ => "default" };
+        var clusterId = new Option<int>("--cluster-id") { Description = "Id of the local cluster (0 standalone; 1-255, or 1-511 with --max-connected-clusters 511).", DefaultValueFactory = _ => 0 };
+        var devices = new Option<string>("--devices") { Description = "Interfaces to attach XDP to, comma separated; a trailing '+' is a prefix wildcard (e.g. lxc+,eth0).", Required = true };
+        var services = new Option<string?>("--services") { Description = "Standalone mode: a YAML file of services (VIP, ports, backends, weights)." };
+        var xdpMode = new Option<string>("--xdp-mode") { Description = "native, generic or auto (native, falling back to generic with a warning).", DefaultValueFactory = _ => "auto" };
+        var xskBindMode = new Option<string>("--xsk-bind-mode") { Description = "AF_XDP bind mode: copy, zerocopy or auto.", DefaultValueFactory = _ => "auto" };
+        var tableSize = new Option<int>("--bpf-lb-maglev-table-size") { Description = "Maglev table size per frontend (a prime: 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071).", DefaultValueFactory = _ => 16381 };
+        var hashSeed = new Option<string>("--bpf-lb-maglev-hash-seed") { Description = "Maglev hash seed: base64 of 12 bytes.", DefaultValueFactory = _ => "JLfvgnHc2kaSUFaI" };
+        var ctMax = new Option<int>("--bpf-ct-global-max") { Description = "Connection-tracking capacity in entries (two per flow; rounded up to a power of two).", DefaultValueFactory = _ => 1 << 18 };
+        var pinDir = new Option<string>("--bpf-pin-dir") { Description = "bpffs directory the agent pins its maps under.", DefaultValueFactory = _ => "/sys/fs/bpf/fastpath" };
+        var bpfObject = new Option<string?>("--bpf-object") { Description = "Path of fp_steer.bpf.o (default: next to the fastpath binary)." };
+
+        var command = new Command("agent", "Run the per-node agent: attach XDP, forward service traffic, follow the configured sources.")
+        {
+            clusterName, clusterId, devices, services, xdpMode, xskBindMode, tableSize, hashSeed, ctMax, pinDir, bpfObject,
+        };
+        command.SetAction(parse =>
+        {
+            AgentOptions options;
+            try
+            {
+                options = AgentOptions.Validate(new AgentFlags(
+                    parse.GetValue(clusterName)!, parse.GetValue(clusterId), parse.GetValue(devices)!,
+                    parse.GetValue(services), parse.GetValue(xdpMode)!, parse.GetValue(xskBindMode)!,
+                    parse.GetValue(tableSize), parse.GetValue(hashSeed)!, parse.GetValue(ctMax),
+                    parse.GetValue(pinDir)!, parse.GetValue(bpfObject)));
+            }
+            catch (Exception e) when (e is AgentOptionException or ConfigFileException)
+            {
+                Console.Error.WriteLine($"fastpath agent: {e.Message}");
+                return 2;
+            }
+            return AgentHost.Run(options);
+        });
+        return command;
+    }
+}
