@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
 using FastPath.ControlPlane;
 using FastPath.Maglev;
+using FastPath.Native;
+using FastPath.Xsk;
 
 namespace FastPath.Agent;
 
@@ -12,17 +14,13 @@ internal sealed record AgentFlags(
 /// <summary>A flag whose value cannot be used; the message names the flag and the allowed values.</summary>
 internal sealed class AgentOptionException(string message) : Exception(message);
 
-public enum XdpAttachMode { Native, Generic, Auto }
-
-public enum XskBindMode { Copy, ZeroCopy, Auto }
-
 /// <summary>Validated agent configuration: every value here has been checked once, at start-up.</summary>
 internal sealed partial record AgentOptions(
     string ClusterName,
     int ClusterId,
     IReadOnlyList<string> DevicePatterns,
     string? ServicesFile,
-    XdpAttachMode XdpMode,
+    XdpMode XdpMode,
     XskBindMode XskBindMode,
     MaglevParameters Maglev,
     int CtCapacity,
@@ -54,16 +52,16 @@ internal sealed partial record AgentOptions(
 
         var xdpMode = flags.XdpMode.ToLowerInvariant() switch
         {
-            "native" => XdpAttachMode.Native,
-            "generic" => XdpAttachMode.Generic,
-            "auto" => XdpAttachMode.Auto,
+            "native" => XdpMode.Native,
+            "generic" => XdpMode.Generic,
+            "auto" => XdpMode.Auto,
             _ => throw new AgentOptionException($"--xdp-mode '{flags.XdpMode}': expected native, generic or auto"),
         };
         var bindMode = flags.XskBindMode.ToLowerInvariant() switch
         {
             "copy" => XskBindMode.Copy,
             "zerocopy" => XskBindMode.ZeroCopy,
-            "auto" => XskBindMode.Auto,
+            "auto" => XskBindMode.Default,
             _ => throw new AgentOptionException($"--xsk-bind-mode '{flags.XskBindMode}': expected copy, zerocopy or auto"),
         };
 
