@@ -6,8 +6,10 @@ namespace FastPath.Native;
 /// <summary>
 /// Key of fp_services (struct fp_service_key, 20 bytes): a frontend the XDP program steers to
 /// AF_XDP. The layout is a contract with native/include/fp_structs.h (NativeLayoutTests).
+/// NetAddress is 8-byte aligned in C# but fp_addr is byte-aligned in C, so Pack = 4 keeps the
+/// size at 20 (no tail padding) and the stride of key arrays equal to C's.
 /// </summary>
-[StructLayout(LayoutKind.Sequential)]
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
 public struct ServiceMapKey : IEquatable<ServiceMapKey>
 {
     public NetAddress Address;

@@ -65,8 +65,9 @@ internal struct FpSteerFds
     public int Counters;
 }
 
-/// <summary>struct fp_nexthop: result of fp_nexthop__resolve.</summary>
-[StructLayout(LayoutKind.Sequential)]
+/// <summary>struct fp_nexthop: result of fp_nexthop__resolve. Pack = 4 because C's fp_addr is
+/// byte-aligned (Gateway at 20) while NetAddress would align to 8.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
 internal unsafe struct FpNextHop
 {
     public int Ifindex;
