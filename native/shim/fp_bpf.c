@@ -1,0 +1,192 @@
+/* Loading fp_steer, pinning its maps, attaching XDP and generic map ops. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "fp_shim.h"
+
+struct fp_steer {
+	struct bpf_object *obj;
+	char *pin_dir;
+};
+
+/* The maps in the order of struct fp_steer_fds after prog. */
+static const char *const fp_map_names[] = {
+	"fp_services", "fp_flows", "fp_xsks", "fp_dev_slots", "fp_steer_counters",
+};
+
+/* libbpf returns -errno since 1.0; make sure no positive value escapes. */
+static int fp_neg(int err)
+{
+	return err < 0 ? err : -err;
+}
+
+int fp_steer__open(const char *object_path, const char *pin_dir, struct fp_steer **out,
+		   struct fp_steer_fds *fds)
+{
+	if (!object_path || !pin_dir || !out || !fds)
+		return -EINVAL;
+	*out = NULL;
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	struct fp_steer *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->pin_dir = strdup(pin_dir);
+	if (!s->pin_dir) {
+		free(s);
+		return -ENOMEM;
+	}
+	int err;
+	s->obj = bpf_object__open_file(object_path, NULL);
+	if (!s->obj) {
+		err = -errno;
+		goto fail;
+	}
+	err = bpf_object__load(s->obj);
+	if (err)
+		goto fail;
+	/* mkdir -p for a single level is enough: the agent gives /sys/fs/bpf/<name>. */
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		goto fail;
+	}
+	err = bpf_object__pin_maps(s->obj, pin_dir);
+	if (err)
+		goto fail;
+
+	struct bpf_program *prog = bpf_object__find_program_by_name(s->obj, "fp_steer");
+	if (!prog) {
+		err = -ENOENT;
+		goto fail_unpin;
+	}
+	fds->prog = bpf_program__fd(prog);
+	__s32 *map_fds = &fds->services;
+	for (size_t i = 0; i < sizeof(fp_map_names) / sizeof(fp_map_names[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(s->obj, fp_map_names[i]);
+		if (!m) {
+			err = -ENOENT;
+			goto fail_unpin;
+		}
+		map_fds[i] = bpf_map__fd(m);
+	}
+	*out = s;
+	return 0;
+
+fail_unpin:
+	bpf_object__unpin_maps(s->obj, pin_dir);
+	rmdir(pin_dir);
+fail:
+	bpf_object__close(s->obj);
+	free(s->pin_dir);
+	free(s);
+	return fp_neg(err);
+}
+
+int fp_steer__close(struct fp_steer *s)
+{
+	if (!s)
+		return 0;
+	int err = bpf_object__unpin_maps(s->obj, s->pin_dir);
+	rmdir(s->pin_dir);  /* best effort: only empties what we created */
+	bpf_object__close(s->obj);
+	free(s->pin_dir);
+	free(s);
+	return err < 0 ? err : 0;
+}
+
+static __u32 fp_xdp_flags(int mode)
+{
+	return mode == FP_XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+int fp_xdp__attach(int ifindex, int prog_fd, int mode, int *used_mode)
+{
+	if (!used_mode || mode < FP_XDP_MODE_NATIVE || mode > FP_XDP_MODE_AUTO)
+		return -EINVAL;
+	/* UPDATE_IF_NOEXIST: never replace someone else's program silently. */
+	int first = mode == FP_XDP_MODE_AUTO ? FP_XDP_MODE_NATIVE : mode;
+	int err = bpf_xdp_attach(ifindex, prog_fd, fp_xdp_flags(first) | XDP_FLAGS_UPDATE_IF_NOEXIST,
+				 NULL);
+	if (!err) {
+		*used_mode = first;
+		return 0;
+	}
+	if (mode != FP_XDP_MODE_AUTO || err == -EBUSY || err == -EEXIST)
+		return fp_neg(err);
+	err = bpf_xdp_attach(ifindex, prog_fd,
+			     XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (err)
+		return fp_neg(err);
+	*used_mode = FP_XDP_MODE_GENERIC;
+	return 0;
+}
+
+int fp_xdp__detach(int ifindex, int mode)
+{
+	if (mode != FP_XDP_MODE_NATIVE && mode != FP_XDP_MODE_GENERIC)
+		return -EINVAL;
+	int err = bpf_xdp_detach(ifindex, fp_xdp_flags(mode), NULL);
+	return err ? fp_neg(err) : 0;
+}
+
+int fp_map__update(int fd, const void *key, const void *value, uint64_t flags)
+{
+	int err = bpf_map_update_elem(fd, key, value, flags);
+	return err ? fp_neg(err) : 0;
+}
+
+int fp_map__delete(int fd, const void *key)
+{
+	int err = bpf_map_delete_elem(fd, key);
+	return err ? fp_neg(err) : 0;
+}
+
+int fp_map__lookup(int fd, const void *key, void *value)
+{
+	int err = bpf_map_lookup_elem(fd, key, value);
+	return err ? fp_neg(err) : 0;
+}
+
+/* *count in: entries; out: entries processed (also on error). */
+int fp_map__update_batch(int fd, const void *keys, const void *values, uint32_t *count)
+{
+	if (!count)
+		return -EINVAL;
+	if (*count == 0)
+		return 0;
+	int err = bpf_map_update_batch(fd, keys, values, count, NULL);
+	return err ? fp_neg(err) : 0;
+}
+
+int fp_map__delete_batch(int fd, const void *keys, uint32_t *count)
+{
+	if (!count)
+		return -EINVAL;
+	if (*count == 0)
+		return 0;
+	int err = bpf_map_delete_batch(fd, keys, count, NULL);
+	return err ? fp_neg(err) : 0;
+}
+
+/* values: cpu_capacity slots of value_size rounded up to 8 bytes (the kernel's
+ * per-CPU stride). Returns the number of possible CPUs written. */
+int fp_map__lookup_percpu(int fd, const void *key, void *values, uint32_t value_size,
+			  uint32_t cpu_capacity)
+{
+	int cpus = libbpf_num_possible_cpus();
+	if (cpus < 0)
+		return cpus;
+	if (value_size == 0 || (uint32_t)cpus > cpu_capacity)
+		return -ENOSPC;
+	int err = bpf_map_lookup_elem(fd, key, values);
+	return err ? fp_neg(err) : cpus;
+}
+
+int fp_cpu__possible_count(void)
+{
+	return libbpf_num_possible_cpus();
+}

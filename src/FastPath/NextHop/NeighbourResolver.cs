@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using FastPath.Addressing;
+using FastPath.Native;
+
+namespace FastPath.NextHop;
+
+/// <summary>
+/// Keeps a <see cref="NextHopTable"/> of the destinations the workers asked for, from the
+/// kernel's routing and neighbour tables (libfpshim's fp_nexthop__resolve_at over rtnetlink).
+/// <code>
+///  workers ──Want(dst)──► WantQueue (lock-free) ──► resolver thread ──rtnetlink──► kernel
+///  workers ◄──Current (one Volatile.Read per batch)◄── new NextHopTable when anything changed
+/// </code>
+/// Resolved entries are refreshed every <see cref="RefreshInterval"/>; unresolved ones are retried
+/// every <see cref="RetryInterval"/> (the shim has already asked the kernel to resolve them with
+/// NTF_USE) and forgotten after <see cref="GiveUpAfter"/> until wanted again. Only destinations
+/// whose egress device has a slot (deviceSlotOfIfindex returns non-null) get an entry; the others
+/// stay absent and the worker passes or drops as it sees fit.
+/// The rtnetlink socket is opened by the constructor, so lookups happen in the network namespace
+/// of the thread that constructed the resolver.
+/// </summary>
+public sealed unsafe class NeighbourResolver : IDisposable
+{
+    /// <summary>How often a resolved entry is looked up again (MAC changes, route changes).</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
+    /// <summary>How soon an unresolved destination is tried again (ARP/ND normally answer in well under this).</summary>
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
+    /// <summary>An unresolved destination no worker asked for since this long is forgotten.</summary>
+    public static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(30);
+    /// <summary>Bound on tracked destinations so a scan of many addresses cannot grow memory without limit.</summary>
+    public const int MaxDestinations = 65536;
+
+    private const int WantQueueCapacity = 4096;
+    // The loop wakes this often to drain Want() requests (a worker waits at most this long).
+    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(20);
+
+    private sealed class Entry
+    {
+        public NextHop? Hop;
+        public long NextAttemptTicks;
+        public long LastWantedTicks;
+    }
+
+    private readonly Func<int, int?> _deviceSlotOfIfindex;
+    private readonly WantQueue _wants = new(WantQueueCapacity);
+    private readonly Dictionary<NetAddress, Entry> _entries = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private readonly int _netlinkFd;
+    private NextHopTable _current = NextHopTable.Empty;
+    private long _lookupFailures;
+
+    /// <param name="deviceSlotOfIfindex">Egress ifindex → device slot, or null for a device FastPath
+    /// does not drive. Called on the resolver thread.</param>
+    public NeighbourResolver(Func<int, int?> deviceSlotOfIfindex)
+    {
+        _deviceSlotOfIfindex = deviceSlotOfIfindex;
+        NativeException.Check(NetlinkImports.Open(out _netlinkFd), "opening an rtnetlink socket");
+        _thread = new Thread(Run) { IsBackground = true, Name = "fastpath-neighbours" };
+        _thread.Start();
+    }
+
+    /// <summary>The latest table. Workers read it once per batch.</summary>
+    public NextHopTable Current => Volatile.Read(ref _current);
+
+    /// <summary>Want() requests dropped because the queue was full.</summary>
+    public long DroppedWants => _wants.Dropped;
+
+    /// <summary>Lookups that failed for a reason other than "resolution in progress".</summary>
+    public long LookupFailures => Interlocked.Read(ref _lookupFailures);
+
+    /// <summary>
+    /// Asks for dst to be resolved. Any thread, including workers in the hot path: non-blocking,
+    /// no allocation, no lock (a preallocated lock-free queue). Call it on a table miss.
+    /// </summary>
+    public void Want(NetAddress destination) => _wants.TryEnqueue(destination);
+
+    private void Run()
+    {
+        var token = _stop.Token;
+        while (!token.WaitHandle.WaitOne(TickInterval))
+        {
+            try
+            {
+                long now = Stopwatch.GetTimestamp();
+                DrainWants(now);
+                if (ResolveDue(now))
+                    Publish();
+            }
+            catch (Exception) when (!token.IsCancellationRequested)
+            {
+                // A bug here must not kill the resolver; count it and keep the last table.
+                Interlocked.Increment(ref _lookupFailures);
+            }
+        }
+    }
+
+    private void DrainWants(long now)
+    {
+        while (_wants.TryDequeue(out var destination))
+        {
+            if (_entries.TryGetValue(destination, out var entry))
+            {
+                entry.LastWantedTicks = now;
+                continue;
+            }
+            if (_entries.Count >= MaxDestinations)
+                continue;
+            _entries[destination] = new Entry { NextAttemptTicks = now, LastWantedTicks = now };
+        }
+    }
+
+    private bool ResolveDue(long now)
+    {
+        bool changed = false;
+        List<NetAddress>? forget = null;
+        foreach (var (destination, entry) in _entries)
+        {
+            if (entry.NextAttemptTicks > now)
+                continue;
+            NextHop? hop = Resolve(destination);
+            if (hop != entry.Hop)
+            {
+                entry.Hop = hop;
+                changed = true;
+            }
+            if (hop is not null)
+            {
+                entry.NextAttemptTicks = now + Ticks(RefreshInterval);
+                entry.LastWantedTicks = now;  // resolved entries stay while they resolve
+            }
+            else if (now - entry.LastWantedTicks > Ticks(GiveUpAfter))
+            {
+                (forget ??= new()).Add(destination);
+            }
+            else
+            {
+                entry.NextAttemptTicks = now + Ticks(RetryInterval);
+            }
+        }
+        if (forget is not null)
+            foreach (var destination in forget)
+                _entries.Remove(destination);
+        return changed;
+    }
+
+    private NextHop? Resolve(NetAddress destination)
+    {
+        byte* bytes = stackalloc byte[16];
+        destination.WriteBytes(new Span<byte>(bytes, 16));
+        int family = destination.IsV4 ? NativeConstants.AfInet : NativeConstants.AfInet6;
+        int status = NetlinkImports.ResolveAt(_netlinkFd, family, bytes, out var result);
+        if (status != 0)
+        {
+            if (status != -NativeConstants.EAGAIN)
+                Interlocked.Increment(ref _lookupFailures);
+            return null;
+        }
+        int? slot = _deviceSlotOfIfindex(result.Ifindex);
+        if (slot is null)
+            return null;
+        return new NextHop(slot.Value,
+            MacAddress.FromBytes(new ReadOnlySpan<byte>(result.SourceMac, 6)),
+            MacAddress.FromBytes(new ReadOnlySpan<byte>(result.DestinationMac, 6)));
+    }
+
+    private void Publish()
+    {
+        var resolved = new Dictionary<NetAddress, NextHop>();
+        foreach (var (destination, entry) in _entries)
+            if (entry.Hop is { } hop)
+                resolved[destination] = hop;
+        // Release: the table is fully built before workers can see the reference.
+        Volatile.Write(ref _current, new NextHopTable(resolved));
+    }
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested)
+            return;
+        _stop.Cancel();
+        _thread.Join();
+        NetlinkImports.Close(_netlinkFd);
+        _stop.Dispose();
+    }
+}
