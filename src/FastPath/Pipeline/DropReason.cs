@@ -20,17 +20,21 @@ public enum DropReason : byte
     Fragment = 10,
     BackendRemoved = 11,
     TxRingFull = 12,
+    /// <summary>A new flow's fp_flows key could not be queued (the worker's pending buffer is
+    /// full this batch); without it the backend's replies would not reach us, so the flow is
+    /// not created and the client's retransmission retries.</summary>
+    FlowBacklogFull = 13,
 }
 
 public static class DropReasonNames
 {
-    public const int Count = 13;
+    public const int Count = 14;
 
     private static readonly string[] Names =
     [
         "none", "malformed", "no_backend", "ct_full", "unknown_service_port", "policy_denied",
         "no_route", "no_neighbour", "no_flow", "unsupported_protocol", "fragment", "backend_removed",
-        "tx_ring_full",
+        "tx_ring_full", "flow_backlog_full",
     ];
 
     public static string ToName(this DropReason reason) => Names[(int)reason];

@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using FastPath.Addressing;
+
+namespace FastPath.Conntrack;
+
+/// <summary>
+/// A flow's 5-tuple exactly as seen on the wire (ports raw = network order in memory).
+/// Laid out like <c>struct fp_flow_key</c> (40 bytes, padding always zero) so equality and
+/// hashing can work on five 64-bit words and a reply key converts to the BPF key for free.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Size = 40)]
+public readonly struct FlowKey : IEquatable<FlowKey>
+{
+    public readonly NetAddress Source;
+    public readonly NetAddress Destination;
+    public readonly ushort SourcePortRaw;
+    public readonly ushort DestinationPortRaw;
+    public readonly byte Protocol;
+    private readonly byte _pad0;
+    private readonly byte _pad1;
+    private readonly byte _pad2;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FlowKey(in NetAddress source, in NetAddress destination, ushort sourcePortRaw, ushort destinationPortRaw, byte protocol)
+    {
+        Source = source;
+        Destination = destination;
+        SourcePortRaw = sourcePortRaw;
+        DestinationPortRaw = destinationPortRaw;
+        Protocol = protocol;
+        _pad0 = _pad1 = _pad2 = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Equals(FlowKey other)
+    {
+        ref ulong a = ref Unsafe.As<FlowKey, ulong>(ref Unsafe.AsRef(in this));
+        ref ulong b = ref Unsafe.As<FlowKey, ulong>(ref other);
+        return ((a ^ b) | (Unsafe.Add(ref a, 1) ^ Unsafe.Add(ref b, 1)) | (Unsafe.Add(ref a, 2) ^ Unsafe.Add(ref b, 2))
+              | (Unsafe.Add(ref a, 3) ^ Unsafe.Add(ref b, 3)) | (Unsafe.Add(ref a, 4) ^ Unsafe.Add(ref b, 4))) == 0;
+    }
+
+    /// <summary>Seeded 64-bit hash; the table keeps its seed secret so clients cannot aim
+    /// their source ports at one bucket pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong Hash64(ulong seed)
+    {
+        ref ulong w = ref Unsafe.As<FlowKey, ulong>(ref Unsafe.AsRef(in this));
+        ulong h = seed;
+        h = Mix(h ^ w);
+        h = Mix(h ^ Unsafe.Add(ref w, 1));
+        h = Mix(h ^ Unsafe.Add(ref w, 2));
+        h = Mix(h ^ Unsafe.Add(ref w, 3));
+        h = Mix(h ^ Unsafe.Add(ref w, 4));
+        return h;
+    }
+
+    // One multiply-xorshift round (the murmur3 fmix64 constants).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Mix(ulong h)
+    {
+        h *= 0xFF51AFD7ED558CCDUL;
+        return h ^ (h >> 33);
+    }
+
+    public override bool Equals(object? obj) => obj is FlowKey other && Equals(other);
+    public override int GetHashCode() => (int)Hash64(0);
+    public static bool operator ==(FlowKey a, FlowKey b) => a.Equals(b);
+    public static bool operator !=(FlowKey a, FlowKey b) => !a.Equals(b);
+
+    public override string ToString() =>
+        $"{Source}:{System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(SourcePortRaw)} -> " +
+        $"{Destination}:{System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(DestinationPortRaw)} proto {Protocol}";
+}
+
+/// <summary>
+/// The key of the BPF <c>fp_flows</c> map: the tuple a translated flow's replies arrive with
+/// (backend → client). Exactly <c>struct fp_flow_key</c> in native/include/fp_structs.h:
+/// saddr[16], daddr[16], sport, dport (network order), proto, 3 bytes padding = 40 bytes.
+/// Never reorder: the kernel reads these bytes as the map key.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Size = 40)]
+public readonly struct FlowReplyKey : IEquatable<FlowReplyKey>
+{
+    public readonly NetAddress Source;
+    public readonly NetAddress Destination;
+    public readonly ushort SourcePortRaw;
+    public readonly ushort DestinationPortRaw;
+    public readonly byte Protocol;
+    private readonly byte _pad0;
+    private readonly byte _pad1;
+    private readonly byte _pad2;
+
+    /// <summary>Same bytes as the conntrack key of the flow's reply entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FlowReplyKey From(in FlowKey replyKey) => Unsafe.BitCast<FlowKey, FlowReplyKey>(replyKey);
+
+    public FlowKey ToFlowKey() => Unsafe.BitCast<FlowReplyKey, FlowKey>(this);
+
+    public bool Equals(FlowReplyKey other) => ToFlowKey().Equals(other.ToFlowKey());
+    public override bool Equals(object? obj) => obj is FlowReplyKey other && Equals(other);
+    public override int GetHashCode() => ToFlowKey().GetHashCode();
+    public override string ToString() => ToFlowKey().ToString();
+}

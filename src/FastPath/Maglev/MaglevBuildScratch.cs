@@ -1,0 +1,54 @@
+using Microsoft.Extensions.ObjectPool;
+
+namespace FastPath.Maglev;
+
+/// <summary>
+/// Reusable per-build buffers for <see cref="MaglevTableBuilder"/>, pooled so that concurrent
+/// builds each get their own (no shared mutable statics) and repeated builds allocate nothing
+/// once the buffers have grown to the largest backend count seen.
+/// </summary>
+internal sealed class MaglevBuildScratch
+{
+    private static readonly ObjectPool<MaglevBuildScratch> Pool =
+        new DefaultObjectPool<MaglevBuildScratch>(new DefaultPooledObjectPolicy<MaglevBuildScratch>(), Environment.ProcessorCount * 2);
+
+    // Indexed by eligible-backend number k (input order): hash string bytes and their lengths.
+    public byte[] HashStrings = [];
+    public int[] HashStringLengths = [];
+    public uint[] InputIds = [];
+    public ushort[] InputWeights = [];
+    public int[] SortedToInput = [];
+
+    // Indexed by sorted rank i (Cilium's backend order): the state of the round-robin fill.
+    public int[] NextSlot = [];   // next permutation entry to try: offset + j*skip mod M
+    public int[] Skip = [];
+    public uint[] Ids = [];
+    public ushort[] Weights = [];
+    public double[] WeightCounters = [];
+
+    public static MaglevBuildScratch Rent(int backendCount)
+    {
+        var scratch = Pool.Get();
+        scratch.EnsureCapacity(backendCount);
+        return scratch;
+    }
+
+    public static void Return(MaglevBuildScratch scratch) => Pool.Return(scratch);
+
+    private void EnsureCapacity(int count)
+    {
+        if (InputIds.Length >= count)
+            return;
+        int capacity = Math.Max(count, InputIds.Length * 2);
+        HashStrings = new byte[capacity * MaglevHashString.MaxBytes];
+        HashStringLengths = new int[capacity];
+        InputIds = new uint[capacity];
+        InputWeights = new ushort[capacity];
+        SortedToInput = new int[capacity];
+        NextSlot = new int[capacity];
+        Skip = new int[capacity];
+        Ids = new uint[capacity];
+        Weights = new ushort[capacity];
+        WeightCounters = new double[capacity];
+    }
+}

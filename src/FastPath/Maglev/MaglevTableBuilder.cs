@@ -1,0 +1,169 @@
+using System.Runtime.CompilerServices;
+
+namespace FastPath.Maglev;
+
+/// <summary>
+/// Builds a frontend's Maglev lookup table (SPEC §8) slot for slot identical to Cilium's
+/// pkg/maglev GetLookupTable, so FastPath and Cilium nodes send a flow to the same backend.
+///
+/// Steps: drop weight-0 backends; format each backend's hash string; sort by it (byte order,
+/// as Go compares strings) so the table never depends on input order; offset = h1 % M and
+/// skip = h2 % (M-1) + 1 from MurmurHash3_x64_128(string, permutation seed); then fill the
+/// M slots in turns, backend n % N first, each taking the next free slot of its permutation
+/// offset + j·skip (mod M). Weights (Cilium's Envoy-inspired scheme) skip a backend's turn
+/// while (n+1)·weight &lt; its counter, the counter starting at weight/N and growing by the
+/// weight sum per turn taken; only when sum/N &gt; 1 (integer division) — so equal weights, and
+/// weights of 1, are plain round robin. The counter is a double exactly as in Cilium, so the
+/// rounding (and therefore the table) matches.
+///
+/// Unlike Cilium, the permutation is never materialised (N·M entries): each backend keeps its
+/// next position and steps it by skip, giving the same sequence in O(N) memory.
+/// Thread-safe: each build rents its own scratch buffers.
+/// </summary>
+public static class MaglevTableBuilder
+{
+    /// <summary>Slot value meaning "no backend" (SPEC: zero means none); also the build's empty marker.</summary>
+    public const uint NoBackend = 0;
+
+    /// <summary>Builds into a new array of <see cref="MaglevParameters.TableSize"/> slots.</summary>
+    public static uint[] Build(ReadOnlySpan<MaglevBackend> backends, MaglevParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var table = new uint[parameters.TableSize];
+        Build(backends, parameters, table);
+        return table;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="table"/> (length M) with backend ids. No eligible backend → every
+    /// slot <see cref="NoBackend"/>. Backend id 0 is rejected (it would read as "none").
+    /// </summary>
+    public static void Build(ReadOnlySpan<MaglevBackend> backends, MaglevParameters parameters, Span<uint> table)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        int m = parameters.TableSize;
+        if (table.Length != m)
+            throw new ArgumentException($"Maglev table has {table.Length} slots, expected the table size {m}.", nameof(table));
+
+        table.Clear();
+        int eligible = 0;
+        foreach (ref readonly MaglevBackend backend in backends)
+        {
+            if (backend.Id == NoBackend)
+                ThrowReservedId(backend);
+            if (backend.Weight != 0)
+                eligible++;
+        }
+        if (eligible == 0)
+            return;
+
+        var scratch = MaglevBuildScratch.Rent(eligible);
+        try
+        {
+            PrepareSortedBackends(backends, parameters, scratch, eligible);
+            Fill(scratch, eligible, table);
+        }
+        finally
+        {
+            MaglevBuildScratch.Return(scratch);
+        }
+    }
+
+    private static void PrepareSortedBackends(ReadOnlySpan<MaglevBackend> backends, MaglevParameters parameters,
+        MaglevBuildScratch s, int count)
+    {
+        int m = parameters.TableSize;
+        int k = 0;
+        foreach (ref readonly MaglevBackend backend in backends)
+        {
+            if (backend.Weight == 0)
+                continue;
+            s.HashStringLengths[k] = MaglevHashString.Write(backend, s.HashStrings.AsSpan(k * MaglevHashString.MaxBytes, MaglevHashString.MaxBytes));
+            s.InputIds[k] = backend.Id;
+            s.InputWeights[k] = backend.Weight;
+            s.SortedToInput[k] = k;
+            k++;
+        }
+
+        s.SortedToInput.AsSpan(0, count).Sort(new HashStringOrder(s));
+
+        for (int i = 0; i < count; i++)
+        {
+            int input = s.SortedToInput[i];
+            var text = s.HashStrings.AsSpan(input * MaglevHashString.MaxBytes, s.HashStringLengths[input]);
+            (ulong h1, ulong h2) = MurmurHash3.Hash128(text, parameters.PermutationSeed);
+            s.NextSlot[i] = (int)(h1 % (ulong)m);
+            s.Skip[i] = (int)(h2 % (ulong)(m - 1)) + 1;
+            s.Ids[i] = s.InputIds[input];
+            s.Weights[i] = s.InputWeights[input];
+        }
+    }
+
+    private static void Fill(MaglevBuildScratch s, int count, Span<uint> table)
+    {
+        int m = table.Length;
+        int[] nextSlot = s.NextSlot;
+        int[] skip = s.Skip;
+        uint[] ids = s.Ids;
+        ushort[] weights = s.Weights;
+        double[] counters = s.WeightCounters;
+
+        ulong weightSum = 0;
+        for (int i = 0; i < count; i++)
+        {
+            weightSum += weights[i];
+            counters[i] = (double)weights[i] / count;
+        }
+        bool weightsUsed = weightSum / (ulong)count > 1;
+        double weightSumAsDouble = weightSum;
+
+        int turn = 0; // n % count, kept incrementally
+        for (int n = 0; n < m; n++)
+        {
+            int i = turn;
+            if (++turn == count)
+                turn = 0;
+            if (weightsUsed)
+            {
+                // Skip backends whose weight has had its share of turns so far.
+                while ((ulong)(n + 1) * weights[i] < (ulong)counters[i])
+                {
+                    if (++i == count)
+                        i = 0;
+                }
+                counters[i] += weightSumAsDouble;
+            }
+
+            int slot = nextSlot[i];
+            int step = skip[i];
+            while (table[slot] != NoBackend)
+                slot = Advance(slot, step, m);
+            table[slot] = ids[i];
+            nextSlot[i] = Advance(slot, step, m);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Advance(int slot, int step, int m)
+    {
+        slot += step; // slot < m and step < m, so one subtraction is enough (no overflow: m < 2^17)
+        return slot >= m ? slot - m : slot;
+    }
+
+    private static void ThrowReservedId(in MaglevBackend backend) =>
+        throw new ArgumentException(
+            $"Maglev backend {backend.HashString()} has id 0, which is reserved for \"no backend\".", "backends");
+
+    /// <summary>Orders backends by hash string bytes (Go's string order), then by id so that
+    /// duplicate strings still give one deterministic table.</summary>
+    private readonly struct HashStringOrder(MaglevBuildScratch scratch) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            var a = scratch.HashStrings.AsSpan(x * MaglevHashString.MaxBytes, scratch.HashStringLengths[x]);
+            var b = scratch.HashStrings.AsSpan(y * MaglevHashString.MaxBytes, scratch.HashStringLengths[y]);
+            int byText = a.SequenceCompareTo(b);
+            return byText != 0 ? byText : scratch.InputIds[x].CompareTo(scratch.InputIds[y]);
+        }
+    }
+}

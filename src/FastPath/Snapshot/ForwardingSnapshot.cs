@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using FastPath.Addressing;
+using FastPath.Maglev;
+
+namespace FastPath.Snapshot;
+
+/// <summary>
+/// Everything a worker needs to place a new flow and to check an existing one, frozen at one
+/// control-plane revision. Built off the fast path by <see cref="ForwardingSnapshotBuilder"/>
+/// and published by swapping one reference; workers read that reference once per batch, so a
+/// batch never sees half an update. Never mutated after construction.
+/// </summary>
+public sealed class ForwardingSnapshot
+{
+    private readonly int[] _frontendSlots;   // open addressing: frontend index + 1, 0 = empty
+    private readonly int _frontendMask;
+    private readonly FrontendEntry[] _frontends;
+    private readonly BackendEntry[] _backends; // by backend id; [0] unused
+
+    internal ForwardingSnapshot(long revision, MaglevParameters parameters, FrontendEntry[] frontends, BackendEntry[] backends)
+    {
+        Revision = revision;
+        Parameters = parameters;
+        LookupSeedV4 = parameters.LookupSeedV4;
+        LookupSeedV6 = parameters.LookupSeedV6;
+        _frontends = frontends;
+        _backends = backends;
+
+        int capacity = 16;
+        while (capacity < frontends.Length * 2)
+            capacity <<= 1;
+        _frontendSlots = new int[capacity];
+        _frontendMask = capacity - 1;
+        for (int i = 0; i < frontends.Length; i++)
+        {
+            FrontendEntry f = frontends[i];
+            int slot = (int)(FrontendHash(f.Vip, f.PortRaw, f.Protocol) & (uint)_frontendMask);
+            while (_frontendSlots[slot] != 0)
+                slot = (slot + 1) & _frontendMask;
+            _frontendSlots[slot] = i + 1;
+        }
+    }
+
+    /// <summary>An empty snapshot (no frontends): every new flow is unknown_service_port.</summary>
+    public static ForwardingSnapshot Empty(MaglevParameters parameters) => new(0, parameters, [], [default]);
+
+    public long Revision { get; }
+    public MaglevParameters Parameters { get; }
+    internal uint LookupSeedV4 { get; }
+    internal uint LookupSeedV6 { get; }
+
+    public int FrontendCount => _frontends.Length;
+    public IReadOnlyList<FrontendEntry> Frontends => _frontends;
+    /// <summary>Highest id + 1: the size of the id-indexed backend array.</summary>
+    public int BackendIdLimit => _backends.Length;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint FrontendHash(in NetAddress vip, ushort portRaw, byte protocol)
+    {
+        uint h = vip.Hash32() ^ ((uint)portRaw * 0x9E3779B1u) ^ ((uint)protocol << 24);
+        return h ^ (h >> 15);
+    }
+
+    /// <summary>Finds the frontend for a packet's destination VIP, port (raw) and protocol.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FrontendEntry? FindFrontend(in NetAddress vip, ushort portRaw, byte protocol)
+    {
+        int slot = (int)(FrontendHash(vip, portRaw, protocol) & (uint)_frontendMask);
+        int[] slots = _frontendSlots;
+        int stored;
+        while ((stored = slots[slot]) != 0)
+        {
+            FrontendEntry f = _frontends[stored - 1];
+            if (f.PortRaw == portRaw && f.Protocol == protocol && f.Vip == vip)
+                return f;
+            slot = (slot + 1) & _frontendMask;
+        }
+        return null;
+    }
+
+    /// <summary>The backend with this id, or a default entry (Status None) when there is none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref readonly BackendEntry Backend(uint id)
+    {
+        BackendEntry[] backends = _backends;
+        if (id < (uint)backends.Length)
+            return ref backends[id];
+        return ref backends[0];
+    }
+
+    /// <summary>
+    /// Whether an existing flow's backend may still carry it: the id is active here and still
+    /// names the same address and port (ids are stable per ip:port/proto; the address check
+    /// makes a wrongly reused id fail safe instead of redirecting live flows).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsBackendLive(uint id, in NetAddress address, ushort portRaw)
+    {
+        ref readonly BackendEntry b = ref Backend(id);
+        return b.Status == BackendStatus.Active && b.PortRaw == portRaw && b.Address == address;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using FastPath.Addressing;
+using FastPath.Maglev;
+
+namespace FastPath.Snapshot;
+
+/// <summary>
+/// Assembles a <see cref="ForwardingSnapshot"/> from control-plane state (off the fast path).
+/// Backend ids are chosen by the control plane and must stay the same for the same
+/// ip:port/proto across snapshots: conntrack pins flows by id. Build validates everything
+/// once and throws <see cref="ArgumentException"/> naming the offending frontend/backend.
+/// </summary>
+public sealed class ForwardingSnapshotBuilder
+{
+    /// <summary>Largest backend id accepted: the snapshot keeps an array indexed by id,
+    /// so ids must be dense-ish (2^22 ids = 4 M backends, 128 MiB of entries at most).</summary>
+    public const uint MaxBackendId = (1u << 22) - 1;
+
+    private readonly MaglevParameters _parameters;
+    private readonly Dictionary<uint, BackendEntry> _backends = new();
+    private readonly List<FrontendEntry> _frontends = new();
+    private readonly HashSet<(NetAddress, ushort, byte)> _frontendKeys = new();
+
+    public ForwardingSnapshotBuilder(MaglevParameters parameters)
+    {
+        _parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
+    }
+
+    /// <param name="port">Host-order port number.</param>
+    public ForwardingSnapshotBuilder AddBackend(uint id, NetAddress address, ushort port, L4Protocol protocol,
+        ushort clusterId, BackendStatus status = BackendStatus.Active)
+    {
+        if (id == 0 || id > MaxBackendId)
+            throw new ArgumentException($"backend {address}:{port}/{protocol.ToName()}: id {id} is outside 1..{MaxBackendId} (0 means none)", nameof(id));
+        if (protocol is not (L4Protocol.Tcp or L4Protocol.Udp))
+            throw new ArgumentException($"backend {id} {address}:{port}: protocol {protocol.ToName()} is not supported by the fast path (TCP or UDP)", nameof(protocol));
+        if (status == BackendStatus.None)
+            throw new ArgumentException($"backend {id} {address}:{port}: status must be Active or Removed", nameof(status));
+        var entry = new BackendEntry(address, BinaryPrimitives.ReverseEndianness(port), (byte)protocol, status, clusterId);
+        if (!_backends.TryAdd(id, entry))
+            throw new ArgumentException($"backend id {id} added twice ({address}:{port}/{protocol.ToName()})", nameof(id));
+        return this;
+    }
+
+    /// <param name="port">Host-order port number.</param>
+    /// <param name="maglevTable">Slot → backend id (0 = none); copied. Empty when the service has no backend.</param>
+    public ForwardingSnapshotBuilder AddFrontend(NetAddress vip, ushort port, L4Protocol protocol, string ns, string name, uint[] maglevTable)
+    {
+        ArgumentNullException.ThrowIfNull(maglevTable);
+        if (protocol is not (L4Protocol.Tcp or L4Protocol.Udp))
+            throw new ArgumentException($"frontend {ns}/{name} {vip}:{port}: protocol {protocol.ToName()} is not supported by the fast path (TCP or UDP)", nameof(protocol));
+        ushort portRaw = BinaryPrimitives.ReverseEndianness(port);
+        if (!_frontendKeys.Add((vip, portRaw, (byte)protocol)))
+            throw new ArgumentException($"frontend {vip}:{port}/{protocol.ToName()} added twice (last by {ns}/{name})", nameof(vip));
+        _frontends.Add(new FrontendEntry(vip, portRaw, (byte)protocol, ns, name, (uint[])maglevTable.Clone()));
+        return this;
+    }
+
+    public ForwardingSnapshot Build(long revision)
+    {
+        uint maxId = 0;
+        foreach (uint id in _backends.Keys)
+            maxId = Math.Max(maxId, id);
+        var backends = new BackendEntry[maxId + 1];
+        foreach (var (id, entry) in _backends)
+            backends[id] = entry;
+
+        foreach (FrontendEntry f in _frontends)
+            ValidateTable(f, backends);
+        return new ForwardingSnapshot(revision, _parameters, _frontends.ToArray(), backends);
+    }
+
+    private static void ValidateTable(FrontendEntry f, BackendEntry[] backends)
+    {
+        foreach (uint id in f.MaglevTable)
+        {
+            if (id == 0)
+                continue;
+            string where = $"frontend {f.Namespace}/{f.Name} {f.Vip}:{BinaryPrimitives.ReverseEndianness(f.PortRaw)}";
+            if (id >= backends.Length || backends[id].Status == BackendStatus.None)
+                throw new ArgumentException($"{where}: Maglev table names backend id {id}, which was not added");
+            BackendEntry b = backends[id];
+            if (b.Status != BackendStatus.Active)
+                throw new ArgumentException($"{where}: Maglev table names backend id {id} ({b.Address}), which is not active");
+            if (b.Address.IsV4 != f.Vip.IsV4)
+                throw new ArgumentException($"{where}: backend id {id} ({b.Address}) is another address family than the VIP (no NAT46/64)");
+            if (b.Protocol != f.Protocol)
+                throw new ArgumentException($"{where}: backend id {id} ({b.Address}) has protocol {b.Protocol}, the frontend {f.Protocol}");
+        }
+    }
+}

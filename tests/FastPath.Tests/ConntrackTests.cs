@@ -1,0 +1,238 @@
+using System.Buffers.Binary;
+using FastPath.Addressing;
+using FastPath.Conntrack;
+using FastPath.NextHop;
+using FastPath.Packets;
+
+namespace FastPath.Tests;
+
+public class ConntrackTests
+{
+    private const byte Tcp = 6;
+    private const byte Udp = 17;
+    private static readonly NetAddress Vip = NetAddress.Parse("10.96.0.10");
+    private static readonly NetAddress Backend = NetAddress.Parse("10.244.1.5");
+    private static readonly ushort VipPort = Raw(80);
+    private static readonly ushort BackendPort = Raw(8080);
+
+    private static ushort Raw(int port) => BinaryPrimitives.ReverseEndianness((ushort)port);
+
+    private static NetAddress Client(int n) => NetAddress.FromV4Raw(BinaryPrimitives.ReverseEndianness(0x0A000000u + (uint)n));
+
+    private static FlowKey ForwardKey(int client, byte protocol = Tcp, int clientPort = 40000) =>
+        new(Client(client), Vip, Raw(clientPort), VipPort, protocol);
+
+    private static FlowKey ReplyKey(int client, byte protocol = Tcp, int clientPort = 40000) =>
+        new(Backend, Client(client), BackendPort, Raw(clientPort), protocol);
+
+    private static readonly CtNewFlow NewFlow = new(7, Backend, BackendPort, ingressSlot: 2,
+        MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:fe"));
+
+    private static CtFlow Insert(CtTable ct, int client, byte protocol = Tcp, byte tcpFlags = TcpFlags.Syn, long nowMs = 0)
+    {
+        Assert.True(ct.TryInsertFlow(ForwardKey(client, protocol), ReplyKey(client, protocol), NewFlow, tcpFlags, nowMs, out CtFlow forward));
+        return forward;
+    }
+
+    private static int SweepAll(CtTable ct, long nowMs, List<FlowReplyKey>? removed = null)
+    {
+        var buffer = new FlowReplyKey[64];
+        int total = 0;
+        int next = 0;
+        do
+        {
+            int n = ct.Sweep(next, 16, nowMs, buffer, out next);
+            removed?.AddRange(buffer.AsSpan(0, n).ToArray());
+            total += n;
+        } while (next != 0);
+        return total;
+    }
+
+    [Fact]
+    public void Inserted_flow_is_found_in_both_directions_with_its_NAT_data()
+    {
+        var ct = new CtTable(1024, hashSeed: 1);
+        Insert(ct, 1);
+
+        Assert.True(ct.TryLookup(ForwardKey(1), out CtFlow forward));
+        Assert.Equal(CtDirection.Forward, forward.Direction);
+        Assert.Equal(7u, forward.BackendId);
+        Assert.Equal(Backend, forward.NatAddress);
+        Assert.Equal(BackendPort, forward.NatPortRaw);
+
+        Assert.True(ct.TryLookup(ReplyKey(1), out CtFlow reply));
+        Assert.True(reply.IsReply);
+        Assert.Equal(Vip, reply.NatAddress);
+        Assert.Equal(VipPort, reply.NatPortRaw);
+        Assert.Equal(2, reply.IngressSlot);
+        Assert.Equal(MacAddress.Parse("02:00:00:00:00:01"), reply.ClientMac);
+        Assert.Equal(forward.Index, reply.PartnerIndex);
+        Assert.Equal(reply.Index, forward.PartnerIndex);
+
+        Assert.False(ct.TryLookup(ForwardKey(2), out _));
+        Assert.Equal(2, ct.CountEntries());
+    }
+
+    [Fact]
+    public void Deleting_a_flow_removes_both_entries_once_and_reports_its_reply_key()
+    {
+        var ct = new CtTable(1024, hashSeed: 1);
+        Insert(ct, 1);
+        Insert(ct, 2);
+        Assert.True(ct.TryLookup(ReplyKey(1), out CtFlow reply));
+
+        Assert.True(ct.DeleteFlow(reply, out FlowReplyKey removed));
+        Assert.Equal(ReplyKey(1), removed.ToFlowKey());
+        Assert.False(ct.DeleteFlow(reply, out _));
+        Assert.False(ct.TryLookup(ForwardKey(1), out _));
+        Assert.False(ct.TryLookup(ReplyKey(1), out _));
+        Assert.True(ct.TryLookup(ForwardKey(2), out _));
+        Assert.Equal(2, ct.CountEntries());
+    }
+
+    [Fact]
+    public void TCP_flow_lives_60s_after_SYN_6h_once_established_and_10s_after_FINs_from_both_sides()
+    {
+        var ct = new CtTable(1024, hashSeed: 1);
+        long t = 1_000_000;
+        Insert(ct, 1, Tcp, TcpFlags.Syn, t);
+        Assert.Equal(0, SweepAll(ct, t + CtTimeouts.TcpSynMs - 1));
+
+        // SYN-ACK from the backend keeps it half-open; the client's ACK establishes it.
+        Assert.True(ct.TryLookup(ReplyKey(1), out CtFlow reply));
+        Assert.True(ct.Touch(reply, Tcp, TcpFlags.Syn | TcpFlags.Ack, t + 10));
+        Assert.True(ct.TryLookup(ForwardKey(1), out CtFlow forward));
+        Assert.True(ct.Touch(forward, Tcp, TcpFlags.Ack, t + 20));
+        Assert.Equal(0, SweepAll(ct, t + 20 + CtTimeouts.TcpSynMs + 1000));
+        Assert.Equal(0, SweepAll(ct, t + 20 + CtTimeouts.TcpEstablishedMs - 1000));
+
+        // FIN from the client alone: half-closed, still established lifetime.
+        long closing = t + 100_000;
+        Assert.True(ct.Touch(forward, Tcp, TcpFlags.Fin | TcpFlags.Ack, closing));
+        Assert.Equal(0, SweepAll(ct, closing + CtTimeouts.TcpCloseMs + 1000));
+        // FIN from the backend: both sides closing → 10 s.
+        Assert.True(ct.Touch(reply, Tcp, TcpFlags.Fin | TcpFlags.Ack, closing + 1));
+        Assert.Equal(0, SweepAll(ct, closing + 1 + CtTimeouts.TcpCloseMs - 1));
+        var removed = new List<FlowReplyKey>();
+        Assert.Equal(1, SweepAll(ct, closing + 1 + CtTimeouts.TcpCloseMs, removed));
+        Assert.Equal(ReplyKey(1), removed[0].ToFlowKey());
+        Assert.Equal(0, ct.CountEntries());
+    }
+
+    [Fact]
+    public void TCP_RST_shortens_the_lifetime_to_the_close_timeout()
+    {
+        var ct = new CtTable(1024, hashSeed: 1);
+        CtFlow forward = Insert(ct, 1, Tcp, TcpFlags.Ack, 0);
+        Assert.True(ct.TryLookup(ReplyKey(1), out CtFlow reply));
+        Assert.True(ct.Touch(reply, Tcp, TcpFlags.Rst, 5000));
+        Assert.Equal(0, SweepAll(ct, 5000 + CtTimeouts.TcpCloseMs - 1));
+        Assert.Equal(1, SweepAll(ct, 5000 + CtTimeouts.TcpCloseMs));
+        Assert.False(ct.Touch(forward, Tcp, TcpFlags.Ack, 20000));
+    }
+
+    [Fact]
+    public void UDP_flow_expires_after_60s_idle_and_traffic_in_either_direction_extends_it()
+    {
+        var ct = new CtTable(1024, hashSeed: 1);
+        Insert(ct, 1, Udp, 0, 0);
+        Assert.True(ct.TryLookup(ReplyKey(1, Udp), out CtFlow reply));
+        Assert.True(ct.Touch(reply, Udp, 0, 30_000));
+        Assert.Equal(0, SweepAll(ct, 30_000 + CtTimeouts.NonTcpMs - 1));
+        Assert.Equal(1, SweepAll(ct, 30_000 + CtTimeouts.NonTcpMs));
+        Assert.False(ct.TryLookup(ForwardKey(1, Udp), out _));
+        Assert.False(ct.Touch(reply, Udp, 0, 100_000));
+    }
+
+    [Fact]
+    public void Full_table_rejects_new_flows_while_existing_flows_still_hit()
+    {
+        var ct = new CtTable(64, hashSeed: 3);
+        int inserted = 0;
+        int client = 0;
+        while (client < 1000 && ct.TryInsertFlow(ForwardKey(client), ReplyKey(client), NewFlow, TcpFlags.Syn, 0, out _))
+        {
+            inserted++;
+            client++;
+        }
+        Assert.True(inserted >= 16, $"two-choice buckets should fill well before failing (got {inserted} flows in 64 slots)");
+        Assert.True(client < 1000);
+        int rejectedClient = client;
+        int entriesBefore = ct.CountEntries();
+        Assert.False(ct.TryInsertFlow(ForwardKey(rejectedClient), ReplyKey(rejectedClient), NewFlow, TcpFlags.Syn, 0, out _));
+        Assert.Equal(entriesBefore, ct.CountEntries()); // a failed insert leaves nothing claimed
+        for (int c = 0; c < inserted; c++)
+        {
+            Assert.True(ct.TryLookup(ForwardKey(c), out CtFlow f));
+            Assert.True(ct.Touch(f, Tcp, TcpFlags.Ack, 1));
+            Assert.True(ct.TryLookup(ReplyKey(c), out _));
+        }
+    }
+
+    [Fact]
+    public void Two_inserting_threads_and_a_sweeper_lose_and_duplicate_no_entries()
+    {
+        const int flowsPerThread = 20_000;
+        var ct = new CtTable(1 << 17, hashSeed: 9);
+        long expiredNow = CtTimeouts.TcpSynMs; // flows of "expired" threads were created at 0
+        var sweptKeys = new System.Collections.Concurrent.ConcurrentBag<FlowReplyKey>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        int workersDone = 0;
+        int workerFailures = 0; // asserting inside a thread would crash the test host instead of failing
+
+        // Thread 0 and 1 insert disjoint client ranges at t = 1 h (alive); thread 0 also first
+        // inserts short-lived flows at t = 0 that the sweeper must remove concurrently.
+        for (int c = 0; c < 2000; c++)
+            Insert(ct, 1_000_000 + c, Tcp, TcpFlags.Syn, 0);
+
+        var workers = new Thread[2];
+        for (int w = 0; w < 2; w++)
+        {
+            int worker = w;
+            workers[w] = new Thread(() =>
+            {
+                for (int i = 0; i < flowsPerThread && !stop.IsCancellationRequested; i++)
+                {
+                    int c = worker * flowsPerThread + i;
+                    if (!ct.TryInsertFlow(ForwardKey(c), ReplyKey(c), NewFlow, TcpFlags.Syn, 3_600_000, out _)
+                        || !ct.TryLookup(ForwardKey(c), out _))
+                        Interlocked.Increment(ref workerFailures);
+                }
+                Interlocked.Increment(ref workersDone);
+            });
+        }
+        var sweeper = new Thread(() =>
+        {
+            var buffer = new FlowReplyKey[256];
+            int next = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                bool finished = Volatile.Read(ref workersDone) == 2;
+                int n = ct.Sweep(next, 64, expiredNow, buffer, out next);
+                foreach (var key in buffer.AsSpan(0, n))
+                    sweptKeys.Add(key);
+                if (finished && next == 0)
+                    break;
+            }
+        });
+        foreach (var t in workers) t.Start();
+        sweeper.Start();
+        foreach (var t in workers) Assert.True(t.Join(TimeSpan.FromSeconds(30)));
+        Assert.True(sweeper.Join(TimeSpan.FromSeconds(30)));
+        Assert.False(stop.IsCancellationRequested, "bounded run timed out");
+        Assert.Equal(0, workerFailures);
+
+        Assert.Equal(2 * flowsPerThread * 2, ct.CountEntries());
+        for (int c = 0; c < 2 * flowsPerThread; c++)
+        {
+            Assert.True(ct.TryLookup(ForwardKey(c), out CtFlow f), $"forward entry of flow {c} lost");
+            Assert.True(ct.TryLookup(ReplyKey(c), out CtFlow r), $"reply entry of flow {c} lost");
+            Assert.Equal(f.PartnerIndex, r.Index);
+        }
+        var swept = sweptKeys.Select(k => k.ToFlowKey()).ToList();
+        Assert.Equal(2000, swept.Count);
+        Assert.Equal(2000, swept.Distinct().Count());
+        for (int c = 0; c < 2000; c++)
+            Assert.Contains(ReplyKey(1_000_000 + c), swept);
+    }
+}
