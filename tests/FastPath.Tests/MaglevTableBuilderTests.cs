@@ -210,11 +210,16 @@ public class MaglevTableBuilderTests
         var parameters = MaglevParameters.Create(65521, MaglevParameters.DefaultSeedBase64);
         MaglevTableBuilder.Build(backends, parameters, table); // warm the pooled scratch
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        MaglevTableBuilder.Build(backends, parameters, table);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Other tests build concurrently and may hand this thread a not-yet-grown scratch from
+        // the pool, so take the best of a few rebuilds.
+        long allocated = long.MaxValue;
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            MaglevTableBuilder.Build(backends, parameters, table);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
-        // A slot costs 4 bytes; anything per slot would be >= 256 KiB here.
         Assert.True(allocated < 1024, $"a rebuild allocated {allocated} bytes");
     }
 }
