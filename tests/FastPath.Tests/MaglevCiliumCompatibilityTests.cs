@@ -77,6 +77,32 @@ public class MaglevCiliumCompatibilityTests
         Assert.True(moved * 100.0 / parameters.TableSize < 1.0, $"{moved} slots of remaining backends moved");
     }
 
+    // TestBackendRemoval: three unweighted backends at M = 1021; removing the last moves fewer
+    // than 1% of the slots of the two that stay, and its slots go to those two.
+    [Fact]
+    public void Unweighted_removal_at_M_1021_moves_under_1_percent_as_in_Ciliums_test()
+    {
+        var parameters = MaglevParameters.Create(1021, MaglevParameters.DefaultSeedBase64);
+        MaglevBackend[] backends =
+        [
+            CiliumTestBackend(1, ciliumId: 1, weight: 1),
+            CiliumTestBackend(2, ciliumId: 2, weight: 1),
+            CiliumTestBackend(3, ciliumId: 3, weight: 1),
+        ];
+
+        uint[] before = MaglevTableBuilder.Build(backends, parameters);
+        uint[] after = MaglevTableBuilder.Build(backends.AsSpan(0, 2), parameters);
+
+        int moved = 0;
+        for (int slot = 0; slot < before.Length; slot++)
+        {
+            Assert.True(after[slot] is 2 or 3);
+            if (before[slot] != 4 && after[slot] != before[slot])
+                moved++;
+        }
+        Assert.True(moved * 100.0 / parameters.TableSize < 1.0, $"{moved} slots of remaining backends moved");
+    }
+
     private static string RunLengthEncodeCiliumIds(uint[] table)
     {
         var runs = new StringBuilder();
