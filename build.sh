@@ -17,7 +17,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # Debian packages the datapath, the tests and the demo need.
 APT_PACKAGES=(
   clang llvm make pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev   # BPF object + shim
-  bpftool xdp-tools iproute2 ethtool nftables                              # attach, inspect, topology
+  bpftool xdp-tools iproute2 ethtool nftables iputils-ping                 # attach, inspect, topology
   etcd-server etcd-client openssl                                          # real etcd in tests and demo
   wrk                                                                      # HTTP load through the VIP
 )
