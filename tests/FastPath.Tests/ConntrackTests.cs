@@ -236,3 +236,25 @@ public class ConntrackTests
             Assert.Contains(ReplyKey(1_000_000 + c), swept);
     }
 }
+
+public class FlowReplyKeyLayoutTests
+{
+    [Fact]
+    public void Flow_reply_key_has_the_byte_layout_of_fp_flow_key()
+    {
+        var source = NetAddress.Parse("10.244.1.5");
+        var destination = NetAddress.Parse("fd00::1");
+        var key = FlowReplyKey.From(new FlowKey(source, destination, BinaryPrimitives.ReverseEndianness((ushort)8080),
+            BinaryPrimitives.ReverseEndianness((ushort)40000), 17));
+        byte[] bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<FlowReplyKey>(in key)).ToArray();
+
+        Assert.Equal(40, bytes.Length);
+        byte[] expected = new byte[40];
+        source.WriteBytes(expected.AsSpan(0));       // saddr[16]
+        destination.WriteBytes(expected.AsSpan(16)); // daddr[16]
+        expected[32] = 8080 >> 8; expected[33] = 8080 & 0xFF;     // sport, network order
+        expected[34] = 40000 >> 8; expected[35] = 40000 & 0xFF;   // dport, network order
+        expected[36] = 17;                                         // proto, then 3 zero pad bytes
+        Assert.Equal(expected, bytes);
+    }
+}

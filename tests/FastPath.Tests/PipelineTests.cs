@@ -266,3 +266,25 @@ public class PipelineTests
         Assert.Contains("9", error.Message);
     }
 }
+
+public class PipelineReplyTupleTests
+{
+    [Fact]
+    public void Same_client_port_reaching_the_same_backend_through_a_second_VIP_is_refused_not_mistranslated()
+    {
+        var rig = new PipelineRig();
+        var secondVip = NetAddress.Parse("10.96.0.11");
+        var snapshot = new ForwardingSnapshotBuilder(MaglevParameters.Default)
+            .AddBackend(1, Backend1, 8080, L4Protocol.Tcp, 1)
+            .AddFrontend(Vip4, 80, L4Protocol.Tcp, "default", "web", AllSlots(1))
+            .AddFrontend(secondVip, 80, L4Protocol.Tcp, "default", "web-alias", AllSlots(1))
+            .Build(1);
+        Assert.Equal(Verdict.Forward, rig.Run(snapshot, ToVip(5000).Build(), ClientSlot).Verdict);
+        byte[] viaSecond = (ToVip(5000) with { Destination = "10.96.0.11" }).Build();
+        Assert.Equal(DropReason.ReplyTupleInUse, rig.Run(snapshot, viaSecond, ClientSlot).DropReason);
+
+        byte[] reply = FromBackend(Backend1, clientPort: 5000).Build();
+        Assert.Equal(Verdict.Forward, rig.Run(snapshot, reply, BackendSlot).Verdict);
+        Assert.Equal(Vip4, FrameView.Of(reply).Source); // still the first flow's VIP
+    }
+}

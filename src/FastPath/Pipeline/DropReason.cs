@@ -24,17 +24,22 @@ public enum DropReason : byte
     /// full this batch); without it the backend's replies would not reach us, so the flow is
     /// not created and the client's retransmission retries.</summary>
     FlowBacklogFull = 13,
+    /// <summary>A new flow's reply tuple (backend → client) is already taken by another flow:
+    /// the same client port reached the same backend through a different VIP. Reverse NAT
+    /// could not tell the two apart, so the new flow is refused; the client retries from
+    /// another port.</summary>
+    ReplyTupleInUse = 14,
 }
 
 public static class DropReasonNames
 {
-    public const int Count = 14;
+    public const int Count = 15;
 
     private static readonly string[] Names =
     [
         "none", "malformed", "no_backend", "ct_full", "unknown_service_port", "policy_denied",
         "no_route", "no_neighbour", "no_flow", "unsupported_protocol", "fragment", "backend_removed",
-        "tx_ring_full", "flow_backlog_full",
+        "tx_ring_full", "flow_backlog_full", "reply_tuple_in_use",
     ];
 
     public static string ToName(this DropReason reason) => Names[(int)reason];

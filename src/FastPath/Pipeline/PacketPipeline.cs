@@ -164,6 +164,8 @@ public sealed class PacketPipeline
             return MissingNeighbour(in backend.Address);
 
         var replyKey = new FlowKey(in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
+        if (_ct.TryLookup(in replyKey, out _))
+            return Drop(DropReason.ReplyTupleInUse);
         var newFlow = new CtNewFlow(backendId, in backend.Address, backend.PortRaw, ingressSlot,
             clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)));
         if (!_ct.TryInsertFlow(in key, in replyKey, in newFlow, packet.TcpFlags, _nowMs, out _))
