@@ -19,15 +19,20 @@ internal static class ManifestParser
     public static ManifestFileContent Parse(string fileName, string text, Action<string>? debug = null)
     {
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
-        catch (YamlException e)
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
         {
             // YamlStream adds documents as it reads them, so the count so far tells which one broke.
+            // YamlDotNet reports some structural errors as InvalidOperationException without a
+            // position; the parser's current event then says where it stopped.
+            var mark = e is YamlException y ? y.Start : parser.Current?.Start ?? Mark.Empty;
+            string problem = e is YamlException ? e.InnerException?.Message ?? e.Message : "unexpected structure";
             throw new ManifestException(fileName, stream.Documents.Count + 1, "",
-                $"malformed YAML at line {e.Start.Line} column {e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
+                $"malformed YAML at line {mark.Line} column {mark.Column}: {problem}", e);
         }
 
         var services = ImmutableArray.CreateBuilder<LocalService>();
