@@ -42,6 +42,15 @@ public sealed class ManifestWatchTests : IAsyncLifetime
           - port: {port}
         """;
 
+    /// <summary>Replaces a file the way kubectl-style tooling and ConfigMap mounts do: write aside, then rename,
+    /// so the source never sees a half-written file (which would count as an extra error).</summary>
+    private async Task WriteAsync(string name, string text)
+    {
+        string temp = Path.Combine(_dir, $".{name}.tmp");
+        await File.WriteAllTextAsync(temp, text);
+        File.Move(temp, Path.Combine(_dir, name), overwrite: true);
+    }
+
     private async Task<KubernetesObjects> WaitForAsync(Func<KubernetesObjects, bool> condition)
     {
         var deadline = DateTime.UtcNow + WaitLimit;
@@ -59,7 +68,7 @@ public sealed class ManifestWatchTests : IAsyncLifetime
     [Fact]
     public async Task Files_added_changed_and_removed_at_runtime_change_the_snapshot()
     {
-        await File.WriteAllTextAsync(Path.Combine(_dir, "a.yaml"), Service("alpha", "10.96.0.1", 80));
+        await WriteAsync("a.yaml", Service("alpha", "10.96.0.1", 80));
         await _source.StartAsync(CancellationToken.None);
         Assert.Equal(["alpha"], _source.Current.Services.Select(s => s.Name.Name));
         long startGeneration = _source.Current.Generation;
@@ -67,14 +76,14 @@ public sealed class ManifestWatchTests : IAsyncLifetime
         var changed = new TaskCompletionSource<KubernetesObjects>(TaskCreationOptions.RunContinuationsAsynchronously);
         _source.Changed += (_, objects) => changed.TrySetResult(objects);
 
-        await File.WriteAllTextAsync(Path.Combine(_dir, "b.yml"), Service("beta", "10.96.0.2", 81));
+        await WriteAsync("b.yml", Service("beta", "10.96.0.2", 81));
         var afterAdd = await WaitForAsync(o => o.Services.Length == 2);
         Assert.Equal(["alpha", "beta"], afterAdd.Services.Select(s => s.Name.Name));
         Assert.True(afterAdd.Generation > startGeneration);
         var raised = await changed.Task.WaitAsync(WaitLimit);
         Assert.Contains(raised.Services, s => s.Name.Name == "beta");
 
-        await File.WriteAllTextAsync(Path.Combine(_dir, "a.yaml"), Service("alpha", "10.96.0.1", 8080));
+        await WriteAsync("a.yaml", Service("alpha", "10.96.0.1", 8080));
         await WaitForAsync(o => o.Services.Any(s => s.Name.Name == "alpha" && s.Ports[0].Port == 8080));
 
         File.Delete(Path.Combine(_dir, "b.yml"));
@@ -86,13 +95,12 @@ public sealed class ManifestWatchTests : IAsyncLifetime
     [Fact]
     public async Task A_file_broken_while_running_keeps_its_last_good_content_and_is_reported_once()
     {
-        string path = Path.Combine(_dir, "svc.yaml");
-        await File.WriteAllTextAsync(path, Service("alpha", "10.96.0.1", 80));
+        await WriteAsync("svc.yaml", Service("alpha", "10.96.0.1", 80));
         await _source.StartAsync(CancellationToken.None);
 
-        await File.WriteAllTextAsync(path, Service("alpha", "10.96.0.1", 80).Replace("port: 80", "port: http"));
+        await WriteAsync("svc.yaml", Service("alpha", "10.96.0.1", 80).Replace("port: 80", "port: http"));
         var deadline = DateTime.UtcNow + WaitLimit;
-        while (_source.ErrorCount == 0 && DateTime.UtcNow < deadline)
+        while (!_source.FileErrors.ContainsKey("svc.yaml") && DateTime.UtcNow < deadline)
             await Task.Delay(20);
 
         Assert.Equal(1, _source.ErrorCount);
@@ -106,7 +114,7 @@ public sealed class ManifestWatchTests : IAsyncLifetime
             Assert.Single(_log, line => line.StartsWith("Error: svc.yaml doc 1", StringComparison.Ordinal));
 
         // Fixing the file clears the error and applies the new content.
-        await File.WriteAllTextAsync(path, Service("alpha", "10.96.0.1", 9090));
+        await WriteAsync("svc.yaml", Service("alpha", "10.96.0.1", 9090));
         await WaitForAsync(o => o.Services.Single().Ports[0].Port == 9090);
         Assert.Empty(_source.FileErrors);
     }
@@ -114,7 +122,7 @@ public sealed class ManifestWatchTests : IAsyncLifetime
     [Fact]
     public async Task A_malformed_file_at_start_up_stops_start_up_with_its_location()
     {
-        await File.WriteAllTextAsync(Path.Combine(_dir, "ok.yaml"), Service("alpha", "10.96.0.1", 80));
+        await WriteAsync("ok.yaml", Service("alpha", "10.96.0.1", 80));
         await File.WriteAllTextAsync(Path.Combine(_dir, "bad.yaml"),
             Service("alpha", "10.96.0.1", 80) + "\n---\n" + Service("beta", "10.96.0.300", 80));
 

@@ -63,7 +63,7 @@ public sealed class ManifestDirectorySource : IKubernetesSource
 
     public event EventHandler<KubernetesObjects>? Changed;
 
-    /// <summary>Errors seen while running (each distinct error of a file counts once).</summary>
+    /// <summary>Errors seen while running; each bad version of a file counts once, however many rescans see it.</summary>
     public long ErrorCount => Interlocked.Read(ref _errorCount);
 
     /// <summary>Files whose current content is rejected (their last good content stays in force), with the error.</summary>
@@ -162,6 +162,7 @@ public sealed class ManifestDirectorySource : IKubernetesSource
             .ToHashSet(StringComparer.Ordinal);
 
         bool changed = false;
+        bool recheck = false;
         foreach (var gone in _files.Keys.Where(n => !names.Contains(n)).ToList())
         {
             _files.Remove(gone);
@@ -173,7 +174,15 @@ public sealed class ManifestDirectorySource : IKubernetesSource
             string text;
             try
             {
-                text = File.ReadAllText(Path.Combine(_directory, name));
+                string fullPath = Path.Combine(_directory, name);
+                // A file written within the debounce window may be half written (writers that do not
+                // replace files by rename): look again after the next quiet period instead.
+                if (!startup && DateTime.UtcNow - File.GetLastWriteTimeUtc(fullPath) < _debounce)
+                {
+                    recheck = true;
+                    continue;
+                }
+                text = File.ReadAllText(fullPath);
             }
             catch (Exception e) when (!startup && e is IOException or UnauthorizedAccessException)
             {
@@ -202,6 +211,9 @@ public sealed class ManifestDirectorySource : IKubernetesSource
             }
         }
 
+        if (recheck)
+            _wake.Writer.TryWrite(true);
+
         Volatile.Write(ref _fileErrors, _files
             .Where(f => f.Value.Error is not null)
             .ToImmutableSortedDictionary(f => f.Key, f => f.Value.Error!, StringComparer.Ordinal));
@@ -211,7 +223,21 @@ public sealed class ManifestDirectorySource : IKubernetesSource
         var snapshot = Build(Current.Generation + 1);
         Volatile.Write(ref _current, snapshot);
         if (!startup)
+            RaiseChanged(snapshot);
+    }
+
+    private void RaiseChanged(KubernetesObjects snapshot)
+    {
+        try
+        {
             Changed?.Invoke(this, snapshot);
+        }
+        catch (Exception e)
+        {
+            // A failing subscriber must not stop the watch loop; the snapshot is published regardless.
+            Interlocked.Increment(ref _errorCount);
+            Log(ManifestLogLevel.Error, $"{Flag}: a Changed handler failed: {e.Message}");
+        }
     }
 
     private KubernetesObjects Build(long generation)

@@ -30,7 +30,7 @@ internal static class ManifestParser
             // YamlDotNet reports some structural errors as InvalidOperationException without a
             // position; the parser's current event then says where it stopped.
             var mark = e is YamlException y ? y.Start : parser.Current?.Start ?? Mark.Empty;
-            string problem = e is YamlException ? e.InnerException?.Message ?? e.Message : "unexpected structure";
+            string problem = e is YamlException ? e.InnerException?.Message ?? e.Message : "unexpected structure near here (an unclosed bracket or quote, or bad indentation?)";
             throw new ManifestException(fileName, stream.Documents.Count + 1, "",
                 $"malformed YAML at line {mark.Line} column {mark.Column}: {problem}", e);
         }
