@@ -120,6 +120,36 @@ public sealed class ManifestWatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_file_written_in_place_in_two_steps_is_applied_once_complete()
+    {
+        await _source.StartAsync(CancellationToken.None);
+        string full = Service("gamma", "10.96.0.3", 443);
+        string path = Path.Combine(_dir, "in-place.yaml");
+
+        // Half the text first (a broken document), the rest 10 ms later: within the debounce window.
+        await File.WriteAllTextAsync(path, full[..(full.Length / 2)]);
+        await Task.Delay(10);
+        await File.WriteAllTextAsync(path, full);
+
+        var objects = await WaitForAsync(o => o.Services.Length == 1);
+        Assert.Equal(443, objects.Services[0].Ports[0].Port);
+        Assert.Equal(0, _source.ErrorCount);
+    }
+
+    [Fact]
+    public async Task A_service_defined_in_two_files_is_taken_from_the_file_sorting_first_with_a_warning()
+    {
+        await WriteAsync("10-first.yaml", Service("alpha", "10.96.0.1", 80));
+        await WriteAsync("20-second.yaml", Service("alpha", "10.96.0.1", 81));
+
+        await _source.StartAsync(CancellationToken.None);
+
+        Assert.Equal(80, _source.Current.Services.Single().Ports[0].Port);
+        lock (_log)
+            Assert.Contains(_log, l => l.StartsWith("Warning: 20-second.yaml doc 1: duplicate Service default/alpha", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_malformed_file_at_start_up_stops_start_up_with_its_location()
     {
         await WriteAsync("ok.yaml", Service("alpha", "10.96.0.1", 80));

@@ -143,9 +143,10 @@ public sealed class ManifestDirectorySource : IKubernetesSource
             {
                 Scan(startup: false);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e)
             {
-                // The directory itself went away or became unreadable: keep the last snapshot.
+                // The directory itself went away or became unreadable (or a bug): keep the last
+                // snapshot and keep watching rather than let the loop die silently.
                 Log(ManifestLogLevel.Error, $"{Flag} {_directory}: {e.Message}; keeping the last objects");
                 Interlocked.Increment(ref _errorCount);
             }
@@ -177,7 +178,9 @@ public sealed class ManifestDirectorySource : IKubernetesSource
                 string fullPath = Path.Combine(_directory, name);
                 // A file written within the debounce window may be half written (writers that do not
                 // replace files by rename): look again after the next quiet period instead.
-                if (!startup && DateTime.UtcNow - File.GetLastWriteTimeUtc(fullPath) < _debounce)
+                var age = DateTime.UtcNow - File.GetLastWriteTimeUtc(fullPath);
+                // (A time stamp in the future — clock skew, touch -d — must not defer the file forever.)
+                if (!startup && age >= TimeSpan.Zero && age < _debounce)
                 {
                     recheck = true;
                     continue;
