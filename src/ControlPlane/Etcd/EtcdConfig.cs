@@ -73,6 +73,12 @@ public sealed record EtcdConfig(
                 $"etcd config {sourceFile}: invalid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}",
                 configFile: sourceFile, inner: e);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some truncated flow sequences.
+            throw new EtcdException($"etcd config {sourceFile}: invalid YAML (unterminated [ ] or {{ }}?): {e.Message}",
+                configFile: sourceFile, inner: e);
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw Bad(sourceFile, "expected a YAML mapping with an 'endpoints:' list at the top level");
         return root;

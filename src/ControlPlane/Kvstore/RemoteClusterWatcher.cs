@@ -42,7 +42,7 @@ public sealed partial class RemoteClusterWatcher : IAsyncDisposable
         _registry = registry ?? new ClusterIdRegistry();
         _clusterId = _options.ExpectedClusterId ?? 0;
         _state = ClusterState.Empty(clusterName, _clusterId);
-        _endpoint = config.Endpoints.IsDefaultOrEmpty ? "" : config.Endpoints[0].ToString();
+        _endpoint = config.Endpoints.IsDefaultOrEmpty ? "" : config.Endpoints[0].ToString().TrimEnd('/');
     }
 
     public string ClusterName { get; }
