@@ -240,9 +240,13 @@ public sealed class RemoteClusterWatcherTests
         await Wait.UntilAsync(() => watcher.Status.Ready, "ready");
         await etcd.PutAsync(ClusterConfigKey("hk"), ClusterConfig(4));
         // Every value still says clusterID 2 / identity range of 2: under id 4 they are all invalid.
-        await Wait.UntilAsync(() => watcher.State.Id == 4 && watcher.State.Services.IsEmpty && watcher.State.Identities.IsEmpty,
-            "drained under the new id", state: () => watcher.Status.ToString());
-        Assert.True(watcher.Status.Rejections[RejectReason.ClusterIdMismatch] >= 1);
+        // The drain publishes before the re-list under id 4 counts the rejections: wait for both.
+        await Wait.UntilAsync(() => watcher.Status.Ready && watcher.Status.Rejections.ContainsKey(RejectReason.ClusterIdMismatch),
+            "re-listed under the new id", state: () => watcher.Status.ToString());
+        Assert.Equal(4u, watcher.State.Id);
+        Assert.Empty(watcher.State.Services);
+        Assert.Empty(watcher.State.Identities);
+        Assert.True(watcher.Status.Rejections.ContainsKey(RejectReason.IdentityOutOfRange));
     }
 
     /// <summary>Value view of a port for equality assertions.</summary>
