@@ -20,8 +20,12 @@ internal sealed class EtcdServer : IDisposable
     private Process? _process;
     private readonly System.Text.StringBuilder _log = new();
 
-    public EtcdServer(string name)
+    private readonly bool _tls;
+
+    /// <param name="tls">false: plaintext http:// client URL (h2c), no client-cert auth.</param>
+    public EtcdServer(string name, bool tls = true)
     {
+        _tls = tls;
         Root = Path.Combine(Path.GetTempPath(), $"fp-etcd-{name}-{Guid.NewGuid():N}"[..40]);
         Directory.CreateDirectory(Root);
         try
@@ -42,7 +46,7 @@ internal sealed class EtcdServer : IDisposable
     public string Root { get; }
     public int ClientPort { get; }
     public TestCertificates Certificates { get; }
-    public Uri ClientUrl => new($"https://127.0.0.1:{ClientPort}");
+    public Uri ClientUrl => new($"{(_tls ? "https" : "http")}://127.0.0.1:{ClientPort}");
 
     /// <summary>Writes an etcd client YAML for this server (paths relative to the file) and returns its path.</summary>
     public string WriteClientConfig(string path, string? certFile = null, string? keyFile = null)
@@ -53,8 +57,9 @@ internal sealed class EtcdServer : IDisposable
         return path;
     }
 
-    public string ClientConfigYaml(string relativeTo, string? certFile = null, string? keyFile = null) =>
-        $"""
+    public string ClientConfigYaml(string relativeTo, string? certFile = null, string? keyFile = null) => !_tls
+        ? $"endpoints:\n- {ClientUrl}\n"
+        : $"""
         endpoints:
         - {ClientUrl}
         trusted-ca-file: {Path.GetRelativePath(relativeTo, Certificates.CaFile)}
@@ -76,17 +81,24 @@ internal sealed class EtcdServer : IDisposable
             UseShellExecute = false,
         };
         string peer = $"http://127.0.0.1:{_peerPort}";
-        string client = $"https://127.0.0.1:{ClientPort}";
-        foreach (string arg in new[]
+        string client = ClientUrl.ToString().TrimEnd('/');
+        var args = new List<string>
         {
             "--name", "default", "--data-dir", _dataDir,
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", $"default={peer}",
-            "--client-cert-auth", "--trusted-ca-file", Certificates.CaFile,
-            "--cert-file", Certificates.ServerCertFile, "--key-file", Certificates.ServerKeyFile,
             "--logger", "zap", "--log-outputs", "stderr",
-        })
+        };
+        if (_tls)
+        {
+            args.AddRange(new[]
+            {
+                "--client-cert-auth", "--trusted-ca-file", Certificates.CaFile,
+                "--cert-file", Certificates.ServerCertFile, "--key-file", Certificates.ServerKeyFile,
+            });
+        }
+        foreach (string arg in args)
             info.ArgumentList.Add(arg);
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => Append(e.Data);
