@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using FastPath.ControlPlane.Kvstore;
 
 namespace FastPath.ControlPlane.Mesh;
 
@@ -9,6 +10,15 @@ namespace FastPath.ControlPlane.Mesh;
 /// </summary>
 public sealed record ClusterState(string Name, uint Id, ImmutableDictionary<string, ClusterService> Services)
 {
+    /// <summary>Nodes keyed by node name.</summary>
+    public ImmutableDictionary<string, ClusterNode> Nodes { get; init; } = ImmutableDictionary<string, ClusterNode>.Empty;
+
+    /// <summary>Identities keyed by numeric id.</summary>
+    public ImmutableDictionary<uint, IdentityEntry> Identities { get; init; } = ImmutableDictionary<uint, IdentityEntry>.Empty;
+
+    /// <summary>ipcache entries keyed by prefix "ip/len".</summary>
+    public ImmutableDictionary<string, IpCacheEntry> IpCache { get; init; } = ImmutableDictionary<string, IpCacheEntry>.Empty;
+
     public static ClusterState Empty(string name, uint id) =>
         new(name, id, ImmutableDictionary<string, ClusterService>.Empty);
 }

@@ -1,0 +1,68 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace FastPath.ControlPlane.Etcd;
+
+/// <summary>
+/// TLS for an etcd connection: client certificate from the config, and the server validated
+/// against the config's CA only (never the system store), host name included.
+/// </summary>
+internal static class EtcdTls
+{
+    public static SslClientAuthenticationOptions Create(EtcdConfig config)
+    {
+        string file = config.SourceFile ?? "(inline config)";
+        X509Certificate2Collection ca = LoadCa(config.TrustedCaFile!, file);
+        var options = new SslClientAuthenticationOptions
+        {
+            RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                ValidateServer(certificate, errors, ca),
+        };
+        if (config.CertFile is not null && config.KeyFile is not null)
+        {
+            X509Certificate2 client;
+            try
+            {
+                client = X509Certificate2.CreateFromPemFile(config.CertFile, config.KeyFile);
+            }
+            catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                throw new EtcdException(
+                    $"etcd config {file}: cannot load cert-file {config.CertFile} with key-file {config.KeyFile}: {e.Message}",
+                    configFile: file, inner: e);
+            }
+            options.ClientCertificates = new X509CertificateCollection { client };
+        }
+        return options;
+    }
+
+    private static X509Certificate2Collection LoadCa(string path, string file)
+    {
+        try
+        {
+            // A bundle may hold several CAs; all of them are trusted, nothing else is.
+            var bundle = new X509Certificate2Collection();
+            bundle.ImportFromPemFile(path);
+            if (bundle.Count == 0)
+                throw new ArgumentException("no CERTIFICATE block found");
+            return bundle;
+        }
+        catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new EtcdException($"etcd config {file}: cannot load trusted-ca-file {path}: {e.Message}",
+                configFile: file, inner: e);
+        }
+    }
+
+    private static bool ValidateServer(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection ca)
+    {
+        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
+            return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var server = new X509Certificate2(certificate);
+        return chain.Build(server);
+    }
+}

@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using FastPath.ControlPlane.Etcd;
+
+namespace FastPath.ControlPlane.Tests.Etcd;
+
+/// <summary>
+/// A real etcd 3.4 (Debian's /usr/bin/etcd) on free loopback ports with client-certificate auth,
+/// in a unique temp directory. Can be stopped and restarted on the same ports and data dir
+/// (the kill/restart tests). Dispose kills the process and deletes the directory, even after failures.
+/// </summary>
+internal sealed class EtcdServer : IDisposable
+{
+    private const string EtcdBinary = "/usr/bin/etcd";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly string _dataDir;
+    private readonly int _peerPort;
+    private Process? _process;
+    private readonly System.Text.StringBuilder _log = new();
+
+    private readonly bool _tls;
+
+    /// <param name="tls">false: plaintext http:// client URL (h2c), no client-cert auth.</param>
+    public EtcdServer(string name, bool tls = true)
+    {
+        _tls = tls;
+        Root = Path.Combine(Path.GetTempPath(), $"fp-etcd-{name}-{Guid.NewGuid():N}"[..40]);
+        Directory.CreateDirectory(Root);
+        try
+        {
+            Certificates = new TestCertificates(Path.Combine(Root, "pki"));
+            _dataDir = Path.Combine(Root, "data");
+            ClientPort = FreePort();
+            _peerPort = FreePort();
+            Start();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public string Root { get; }
+    public int ClientPort { get; }
+    public TestCertificates Certificates { get; }
+    public Uri ClientUrl => new($"{(_tls ? "https" : "http")}://127.0.0.1:{ClientPort}");
+
+    /// <summary>Writes an etcd client YAML for this server (paths relative to the file) and returns its path.</summary>
+    public string WriteClientConfig(string path, string? certFile = null, string? keyFile = null)
+    {
+        string dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(path, ClientConfigYaml(dir, certFile, keyFile));
+        return path;
+    }
+
+    public string ClientConfigYaml(string relativeTo, string? certFile = null, string? keyFile = null) => !_tls
+        ? $"endpoints:\n- {ClientUrl}\n"
+        : $"""
+        endpoints:
+        - {ClientUrl}
+        trusted-ca-file: {Path.GetRelativePath(relativeTo, Certificates.CaFile)}
+        cert-file: {Path.GetRelativePath(relativeTo, certFile ?? Certificates.ClientCertFile)}
+        key-file: {Path.GetRelativePath(relativeTo, keyFile ?? Certificates.ClientKeyFile)}
+
+        """;
+
+    public EtcdConfig ClientConfig() => EtcdConfig.Parse(ClientConfigYaml(Root), Path.Combine(Root, "client.yaml"));
+
+    public void Start()
+    {
+        if (_process is not null)
+            throw new InvalidOperationException("etcd already running");
+        var info = new ProcessStartInfo(EtcdBinary)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        string peer = $"http://127.0.0.1:{_peerPort}";
+        string client = ClientUrl.ToString().TrimEnd('/');
+        var args = new List<string>
+        {
+            "--name", "default", "--data-dir", _dataDir,
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", $"default={peer}",
+            "--logger", "zap", "--log-outputs", "stderr",
+        };
+        if (_tls)
+        {
+            args.AddRange(new[]
+            {
+                "--client-cert-auth", "--trusted-ca-file", Certificates.CaFile,
+                "--cert-file", Certificates.ServerCertFile, "--key-file", Certificates.ServerKeyFile,
+            });
+        }
+        foreach (string arg in args)
+            info.ArgumentList.Add(arg);
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        WaitReady();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_log)
+        {
+            if (_log.Length < 64 * 1024)
+                _log.AppendLine(line);
+        }
+    }
+
+    private void WaitReady()
+    {
+        using var client = new EtcdClient(ClientConfig(), new EtcdClientOptions
+        {
+            DialTimeout = TimeSpan.FromSeconds(1),
+            RequestTimeout = TimeSpan.FromSeconds(2),
+        });
+        var clock = Stopwatch.StartNew();
+        Exception? last = null;
+        while (clock.Elapsed < StartTimeout)
+        {
+            if (_process!.HasExited)
+                break;
+            try
+            {
+                client.StatusAsync().GetAwaiter().GetResult();
+                return;
+            }
+            catch (EtcdException e)
+            {
+                last = e;
+                Thread.Sleep(100);
+            }
+        }
+        string log;
+        lock (_log) log = _log.ToString();
+        throw new InvalidOperationException(
+            $"etcd on port {ClientPort} not ready within {StartTimeout.TotalSeconds} s (exited: {_process!.HasExited}); last error: {last?.Message}\n{log}");
+    }
+
+    /// <summary>Kills the server (SIGKILL), keeping ports and data for <see cref="Start"/>.</summary>
+    public void Kill()
+    {
+        Process? process = _process;
+        _process = null;
+        if (process is null)
+            return;
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        process.Dispose();
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        try
+        {
+            if (Directory.Exists(Root))
+                Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover temp dir must not fail the test run.
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
