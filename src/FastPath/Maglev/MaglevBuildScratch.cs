@@ -26,6 +26,20 @@ internal sealed class MaglevBuildScratch
     public ushort[] Weights = [];
     public double[] WeightCounters = [];
 
+    // One bit per table slot: set once the slot has a backend.
+    private ulong[] _occupancy = [];
+
+    /// <summary>A cleared occupancy bitmap for a table of <paramref name="tableSize"/> slots.</summary>
+    public Span<ulong> Occupancy(int tableSize)
+    {
+        int words = (tableSize + 63) / 64;
+        if (_occupancy.Length < words)
+            _occupancy = new ulong[words];
+        var bits = _occupancy.AsSpan(0, words);
+        bits.Clear();
+        return bits;
+    }
+
     public static MaglevBuildScratch Rent(int backendCount)
     {
         var scratch = Pool.Get();

@@ -107,6 +107,7 @@ public static class MaglevTableBuilder
         uint[] ids = s.Ids;
         ushort[] weights = s.Weights;
         double[] counters = s.WeightCounters;
+        Span<ulong> occupied = s.Occupancy(m);
 
         ulong weightSum = 0;
         for (int i = 0; i < count; i++)
@@ -134,10 +135,14 @@ public static class MaglevTableBuilder
                 counters[i] += weightSumAsDouble;
             }
 
+            // Walk this backend's permutation to its next free slot. Occupancy is probed in a
+            // bitmap (M bits: 8 KiB at M = 65521, L1-resident) rather than in the table; the walk
+            // positions do not depend on the loads, so the CPU runs ahead across probes.
             int slot = nextSlot[i];
             int step = skip[i];
-            while (table[slot] != NoBackend)
+            while ((occupied[slot >> 6] & (1UL << slot)) != 0)
                 slot = Advance(slot, step, m);
+            occupied[slot >> 6] |= 1UL << slot;
             table[slot] = ids[i];
             nextSlot[i] = Advance(slot, step, m);
         }
