@@ -22,6 +22,9 @@ internal sealed class MaglevBuildScratch
     // Indexed by sorted rank i (Cilium's backend order): the state of the round-robin fill.
     public int[] NextSlot = [];   // next permutation entry to try: offset + j*skip mod M
     public int[] Skip = [];
+    public int[] Offset = [];
+    public int[] SkipInverse = [];  // skip⁻¹ mod M, 0 until needed by the tail phase
+    public int[] FreeSlots = [];
     public uint[] Ids = [];
     public ushort[] Weights = [];
     public double[] WeightCounters = [];
@@ -38,6 +41,14 @@ internal sealed class MaglevBuildScratch
         var bits = _occupancy.AsSpan(0, words);
         bits.Clear();
         return bits;
+    }
+
+    /// <summary>Room for the tail phase's free-slot list.</summary>
+    public int[] FreeSlotBuffer(int count)
+    {
+        if (FreeSlots.Length < count)
+            FreeSlots = new int[count];
+        return FreeSlots;
     }
 
     public static MaglevBuildScratch Rent(int backendCount)
@@ -61,6 +72,8 @@ internal sealed class MaglevBuildScratch
         SortedToInput = new int[capacity];
         NextSlot = new int[capacity];
         Skip = new int[capacity];
+        Offset = new int[capacity];
+        SkipInverse = new int[capacity];
         Ids = new uint[capacity];
         Weights = new ushort[capacity];
         WeightCounters = new double[capacity];
