@@ -29,6 +29,11 @@ internal sealed class MaglevBuildScratch
     public ushort[] Weights = [];
     public double[] WeightCounters = [];
 
+    /// <summary>Sort order over input numbers, one delegate per scratch so sorting allocates nothing.</summary>
+    public Comparison<int> Order { get; }
+
+    public MaglevBuildScratch() => Order = new HashStringOrder(this).Compare;
+
     // One bit per table slot: set once the slot has a backend.
     private ulong[] _occupancy = [];
 
@@ -77,5 +82,18 @@ internal sealed class MaglevBuildScratch
         Ids = new uint[capacity];
         Weights = new ushort[capacity];
         WeightCounters = new double[capacity];
+    }
+
+    /// <summary>Orders backends by hash string bytes (Go's string order), then by id so that
+    /// duplicate strings still give one deterministic table.</summary>
+    private sealed class HashStringOrder(MaglevBuildScratch scratch) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            var a = scratch.HashStrings.AsSpan(x * MaglevHashString.MaxBytes, scratch.HashStringLengths[x]);
+            var b = scratch.HashStrings.AsSpan(y * MaglevHashString.MaxBytes, scratch.HashStringLengths[y]);
+            int byText = a.SequenceCompareTo(b);
+            return byText != 0 ? byText : scratch.InputIds[x].CompareTo(scratch.InputIds[y]);
+        }
     }
 }

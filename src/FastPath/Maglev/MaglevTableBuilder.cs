@@ -85,7 +85,7 @@ public static class MaglevTableBuilder
             k++;
         }
 
-        s.SortedToInput.AsSpan(0, count).Sort(new HashStringOrder(s));
+        s.SortedToInput.AsSpan(0, count).Sort(s.Order);
 
         for (int i = 0; i < count; i++)
         {
@@ -239,16 +239,4 @@ public static class MaglevTableBuilder
         throw new ArgumentException(
             $"Maglev backend {backend.HashString()} has id 0, which is reserved for \"no backend\".", "backends");
 
-    /// <summary>Orders backends by hash string bytes (Go's string order), then by id so that
-    /// duplicate strings still give one deterministic table.</summary>
-    private readonly struct HashStringOrder(MaglevBuildScratch scratch) : IComparer<int>
-    {
-        public int Compare(int x, int y)
-        {
-            var a = scratch.HashStrings.AsSpan(x * MaglevHashString.MaxBytes, scratch.HashStringLengths[x]);
-            var b = scratch.HashStrings.AsSpan(y * MaglevHashString.MaxBytes, scratch.HashStringLengths[y]);
-            int byText = a.SequenceCompareTo(b);
-            return byText != 0 ? byText : scratch.InputIds[x].CompareTo(scratch.InputIds[y]);
-        }
-    }
 }
