@@ -190,3 +190,26 @@ int fp_cpu__possible_count(void)
 {
 	return libbpf_num_possible_cpus();
 }
+
+/* Runs an XDP program once on a frame (BPF_PROG_TEST_RUN), as if it arrived on
+ * (ingress_ifindex, rx queue 0) of the caller's netns; *action gets the XDP
+ * verdict. For parser tests and benchmarks: it exercises the real maps. */
+int fp_prog__test_run(int prog_fd, const void *frame, uint32_t length, int ingress_ifindex,
+		      uint32_t *action)
+{
+	if (!frame || !action || length == 0)
+		return -EINVAL;
+	struct xdp_md ctx = { .data_end = length, .ingress_ifindex = (__u32)ingress_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = frame,
+		.data_size_in = length,
+		.ctx_in = &ctx,
+		.ctx_size_in = sizeof(ctx),
+		.repeat = 1,
+	);
+	int err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err)
+		return fp_neg(err);
+	*action = opts.retval;
+	return 0;
+}
