@@ -3,14 +3,14 @@ using FastPath.Policy;
 namespace FastPath.Tests;
 
 /// <summary>IdentitySet against a HashSet reference on random sets of every layout (vector, bitmap,
-/// binary), sizes 0..5000, with identities near 0 and near 2^24; plus the zero-allocation guarantee.</summary>
+/// hash), sizes 0..5000, with identities near 0 and near 2^24; plus the zero-allocation guarantee.</summary>
 public class IdentitySetTests
 {
     private const uint Top = (1u << 24) - 1;
 
     public static TheoryData<int, string> Shapes => new()
     {
-        { 20261122, "sparse" }, { 7, "dense" }, { 99, "low" }, { 12345, "high" },
+        { 20261122, "sparse" }, { 7, "dense" }, { 8, "strided" }, { 99, "low" }, { 12345, "high" },
     };
 
     [Theory]
@@ -32,18 +32,23 @@ public class IdentitySetTests
                 .Concat(Enumerable.Range(0, 500).Select(_ => Draw(random, shape)));
             foreach (uint probe in probes)
             {
-                if (reference.Contains(probe) != set.Contains(probe))
-                    Assert.Fail($"{shape} size {size} ({set.LayoutName}): Contains({probe}) = {set.Contains(probe)}, reference {reference.Contains(probe)}");
+                bool expected = reference.Contains(probe);
+                if (expected != set.Contains(probe))
+                    Assert.Fail($"{shape} size {size} ({set.LayoutName}): Contains({probe}) = {set.Contains(probe)}, reference {expected}");
+                // The benchmark's reference strategies must be right too, at every size.
+                if (expected != IdentitySet.ContainsBinary(set.Members, probe) || expected != IdentitySet.ContainsVector(set.Members, probe))
+                    Assert.Fail($"{shape} size {size}: binary/vector strategy disagrees with the reference for {probe}");
             }
         }
     }
 
     private static uint Draw(Random random, string shape) => shape switch
     {
+        "strided" => (uint)random.Next(0, 8192) * 2048,                 // 11 equal low bits: stresses the hash
         "dense" => (uint)random.Next(65536, 65536 + 8000),          // one cluster's range, packed → bitmap
         "low" => (uint)random.Next(0, 12000),                          // near 0, reserved ids included
         "high" => Top - (uint)random.Next(0, 12000),                   // near 2^24
-        _ => (uint)random.Next(0, (int)Top + 1),                       // spread over 24 bits → binary search
+        _ => (uint)random.Next(0, (int)Top + 1),                       // spread over 24 bits → hash
     };
 
     [Fact]
@@ -51,7 +56,7 @@ public class IdentitySetTests
     {
         Assert.Equal("vector", IdentitySet.Create(Enumerable.Range(1, IdentitySet.VectorScanMaxCount).Select(i => (uint)i * 1000)).LayoutName);
         Assert.Equal("bitmap", IdentitySet.Create(Enumerable.Range(65536, 1000).Select(i => (uint)i)).LayoutName);
-        Assert.Equal("binary", IdentitySet.Create(Enumerable.Range(0, 1000).Select(i => (uint)i * 16000)).LayoutName);
+        Assert.Equal("hash", IdentitySet.Create(Enumerable.Range(0, 1000).Select(i => (uint)i * 16000)).LayoutName);
         Assert.True(IdentitySet.All.Contains(Top) && IdentitySet.All.Contains(0));
         Assert.False(IdentitySet.Empty.Contains(0));
     }

@@ -68,6 +68,8 @@ public static class PolicyCompiler
                             foreach (uint ep in selected)
                             {
                                 builder.Allow(ep, dir, proto, port, endPort, peers);
+                                if (!allPeers && peers.Count == 0)
+                                    continue; // selectors matched no identity: nothing to list
                                 var key = (ep, dir, proto, port, endPort);
                                 if (!entries.TryGetValue(key, out var acc))
                                     entries[key] = acc = (false, new SortedSet<uint>());

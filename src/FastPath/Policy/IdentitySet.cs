@@ -11,7 +11,8 @@ namespace FastPath.Policy;
 /// <list type="bullet">
 /// <item>small (≤ <see cref="VectorScanMaxCount"/>): a Vector256 compare over the sorted array;</item>
 /// <item>dense (bitmap no bigger than <see cref="BitmapMaxBytesPerId"/> bytes per member): a bitmap over [min, max];</item>
-/// <item>otherwise: a branch-light binary search over the sorted array.</item>
+/// <item>otherwise: an open-addressing hash (load ≤ 0.5). Binary search was measured and lost to
+/// hashing from 128 members up (README), so it is kept only as a benchmark reference.</item>
 /// </list>
 /// <see cref="Contains"/> never allocates, never throws and takes no locks.
 /// </summary>
@@ -28,12 +29,17 @@ public sealed class IdentitySet
     /// <summary>Largest identity: identities are 24 bits (SPEC §6).</summary>
     public const uint MaxIdentity = (1u << 24) - 1;
 
-    private enum Layout : byte { Vector, Binary, Bitmap, All }
+    private enum Layout : byte { Vector, Hash, Bitmap, All }
+
+    /// <summary>Empty hash slot. Identities are 24 bits, so no member can equal it.</summary>
+    private const uint EmptySlot = uint.MaxValue;
 
     private readonly uint[] _sorted;
     private readonly ulong[] _bitmap;
     private readonly uint _bitmapBase;
     private readonly uint _bitmapSpan;
+    private readonly uint[] _hash;
+    private readonly int _hashShift;
     private readonly Layout _layout;
 
     /// <summary>The empty set: nothing allowed.</summary>
@@ -46,6 +52,7 @@ public sealed class IdentitySet
     {
         _sorted = sortedUnique;
         _bitmap = Array.Empty<ulong>();
+        _hash = Array.Empty<uint>();
         if (allowAll)
         {
             _layout = Layout.All;
@@ -71,8 +78,25 @@ public sealed class IdentitySet
             }
             return;
         }
-        _layout = Layout.Binary;
+        _layout = Layout.Hash;
+        int capacity = 16;
+        while (capacity < n * 2)
+            capacity <<= 1;
+        _hash = new uint[capacity];
+        Array.Fill(_hash, EmptySlot);
+        _hashShift = 32 - BitOperations.Log2((uint)capacity);
+        foreach (uint id in sortedUnique)
+        {
+            int slot = HashSlot(id, _hashShift);
+            while (_hash[slot] != EmptySlot)
+                slot = (slot + 1) & (capacity - 1);
+            _hash[slot] = id;
+        }
     }
+
+    /// <summary>Fibonacci hashing: the top bits of id × 2^32/φ; spreads clustered ids (one cluster's range).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int HashSlot(uint id, int shift) => (int)((id * 0x9E3779B1u) >> shift);
 
     /// <summary>Builds a set from any identities (order and duplicates do not matter).</summary>
     public static IdentitySet Create(IEnumerable<uint> identities)
@@ -113,8 +137,27 @@ public sealed class IdentitySet
             case Layout.Bitmap:
                 uint bit = identity - _bitmapBase; // wraps to a huge value below the base
                 return bit < _bitmapSpan && (_bitmap[bit >> 6] & (1UL << (int)(bit & 63))) != 0;
-            case Layout.Binary: return ContainsBinary(_sorted, identity);
+            case Layout.Hash: return ContainsHash(identity);
             default: return true;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool ContainsHash(uint identity)
+    {
+        if (identity > MaxIdentity)
+            return false; // would otherwise compare equal to EmptySlot
+        uint[] table = _hash;
+        int mask = table.Length - 1;
+        int slot = HashSlot(identity, _hashShift);
+        while (true)
+        {
+            uint v = table[slot];
+            if (v == identity)
+                return true;
+            if (v == EmptySlot)
+                return false;
+            slot = (slot + 1) & mask;
         }
     }
 
@@ -147,7 +190,8 @@ public sealed class IdentitySet
         return false;
     }
 
-    /// <summary>Binary search without bounds checks; exposed for the crossover benchmark.</summary>
+    /// <summary>Branch-free binary search; not used by a layout (hashing measured faster), kept as the
+    /// benchmark's reference for the vector-scan crossover.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool ContainsBinary(ReadOnlySpan<uint> sorted, uint identity)
     {
