@@ -20,7 +20,7 @@ public sealed class IdentitySet
 {
     /// <summary>Largest set scanned linearly with vectors. MEASURED, not guessed: see
     /// src/FastPath/Policy/README.md (IdentitySetBenchmarks) for the crossover table.</summary>
-    public const int VectorScanMaxCount = 64;
+    public const int VectorScanMaxCount = 32;
 
     /// <summary>A bitmap is used when it costs at most this many bytes per member
     /// (a sorted array costs 4). 8 bytes/member = 64 bits of range per member.</summary>
