@@ -16,9 +16,13 @@ namespace FastPath.Maglev;
 /// weights of 1, are plain round robin. The counter is a double exactly as in Cilium, so the
 /// rounding (and therefore the table) matches.
 ///
-/// Unlike Cilium, the permutation is never materialised (N·M entries): each backend keeps its
-/// next position and steps it by skip, giving the same sequence in O(N) memory.
-/// Thread-safe: each build rents its own scratch buffers.
+/// Unlike Cilium, the permutation is never materialised (N·M u64 entries): each backend keeps its
+/// next position and steps it by skip, giving the same sequence in O(N) memory; occupancy is an
+/// M-bit bitmap; and the last ~√M/2 free slots are assigned by computing where each lies in the
+/// backend's permutation instead of walking to it. MaglevReferenceEquivalenceTests and the
+/// Cilium-pinned tables check that none of this changes the result.
+/// Weight-0 backends (Cilium: maintenance, no new flows) are left out before anything else.
+/// Thread-safe: each build rents its own scratch buffers; a warm rebuild allocates nothing.
 /// </summary>
 public static class MaglevTableBuilder
 {
