@@ -20,9 +20,9 @@ public struct PolicyOutcome
 /// client identity = ipcache(client), backend identity = ipcache(backend) (exact, longest prefix,
 /// else world); allowed iff the client's EGRESS policy allows (peer = backend identity) AND the
 /// backend's INGRESS policy allows (peer = client identity), both on the backend's port after
-/// DNAT and the flow's protocol. A direction where no rule selects the endpoint allows everything
-/// (<see cref="PolicyVerdicts.IsAllowed(uint, Direction, byte, ushort, uint)"/> checks that first).
-/// Egress is checked first, so a flow both sides forbid is reported as an egress denial.
+/// DNAT and the flow's protocol (<see cref="PolicyVerdicts.AllowsFlow"/>). A direction where no rule
+/// selects the endpoint allows everything (<see cref="PolicyVerdicts.IsAllowed(uint, Direction, byte, ushort, uint)"/>
+/// checks that first). Egress is checked first, so a flow both sides forbid is reported as an egress denial.
 /// </summary>
 internal static class PolicyCheck
 {
@@ -41,17 +41,12 @@ internal static class PolicyCheck
     public static bool IsAllowed(PolicyVerdicts policy, ushort backendPortRaw, byte protocol, ref PolicyOutcome outcome)
     {
         ushort port = BinaryPrimitives.ReverseEndianness(backendPortRaw);
-        if (!policy.IsAllowed(outcome.ClientIdentity, Direction.Egress, protocol, port, outcome.BackendIdentity))
+        if (policy.AllowsFlow(outcome.ClientIdentity, outcome.BackendIdentity, protocol, port, out Direction denied))
         {
-            outcome.Denied = PolicyDirection.Egress;
-            return false;
+            outcome.Denied = PolicyDirection.None;
+            return true;
         }
-        if (!policy.IsAllowed(outcome.BackendIdentity, Direction.Ingress, protocol, port, outcome.ClientIdentity))
-        {
-            outcome.Denied = PolicyDirection.Ingress;
-            return false;
-        }
-        outcome.Denied = PolicyDirection.None;
-        return true;
+        outcome.Denied = denied == Direction.Ingress ? PolicyDirection.Ingress : PolicyDirection.Egress;
+        return false;
     }
 }
