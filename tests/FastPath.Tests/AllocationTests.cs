@@ -1,6 +1,7 @@
 using FastPath.Conntrack;
 using FastPath.Packets;
 using FastPath.Pipeline;
+using FastPath.Policy;
 using FastPath.Tests.Fixtures;
 using static FastPath.Tests.Fixtures.PipelineRig;
 
@@ -12,9 +13,15 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
     /// One round = every flow's whole life: SYN (new flow), SYN-ACK (reply), ACK, FIN from the
     /// client, FIN from the backend; then the clock moves past the close timeout and the table
     /// is swept, so the next round creates all flows again. Half the flows are IPv6.
+    /// With policy on, the client and backends have identities in the ipcache, both the client's
+    /// egress and the backends' ingress are in default deny with rules allowing this traffic, and
+    /// the batches alternate between two snapshots with different policy revisions, so flows that
+    /// span a batch boundary take the re-check path too. Every new flow also writes an event.
     /// </summary>
-    [Fact]
-    public void Pipeline_processes_a_million_packets_of_new_and_established_flows_without_allocating()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Pipeline_processes_a_million_packets_of_new_and_established_flows_without_allocating(bool policyOn)
     {
         const int flowsPerFamily = 1024;
         const int packetsPerFlow = 5;
@@ -22,7 +29,22 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
         const int measuredRounds = 1_000_000 / roundPackets + 1;
 
         var rig = new PipelineRig(ctCapacity: 1 << 14);
-        var snapshot = BuildSnapshot(1, AllSlots(1));
+        var snapshots = new[] { BuildSnapshot(1, AllSlots(1)), BuildSnapshot(1, AllSlots(1)) };
+        if (policyOn)
+        {
+            var ipcache = PolicyFixture.StandardIpCache();
+            for (int revision = 1; revision <= 2; revision++)
+            {
+                var rules = new PolicyVerdictsBuilder()
+                    .Allow(PolicyFixture.Netshoot, Direction.Egress, Addressing.L4Protocol.Tcp, 8080, 0,
+                        IdentitySet.Create([PolicyFixture.BookstoreTokyo, PolicyFixture.BookstoreHk]))
+                    .Allow(PolicyFixture.BookstoreTokyo, Direction.Ingress, Addressing.L4Protocol.Tcp, 8000, 8100,
+                        IdentitySet.Create([PolicyFixture.Netshoot, PolicyFixture.Other]))
+                    .Build(revision);
+                snapshots[revision - 1] = BuildSnapshot(1, AllSlots(1), policy: (rules, ipcache, revision));
+            }
+        }
+        int batchNumber = 0;
         var templates = new List<(byte[] Frame, int Slot)>();
         for (int family = 0; family < 2; family++)
         {
@@ -48,7 +70,7 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             for (int start = 0; start < frames.Length; start += 64)
             {
-                rig.Pipeline.BeginBatch(snapshot, rig.NextHops, rig.NowMs);
+                rig.Pipeline.BeginBatch(snapshots[batchNumber++ & 1], rig.NextHops, rig.NowMs);
                 int end = Math.Min(start + 64, frames.Length);
                 for (int i = start; i < end; i++)
                 {
@@ -87,5 +109,8 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal((long)measuredRounds * roundPackets, forwarded);
         Assert.Equal((5L + measuredRounds) * 2 * flowsPerFamily, rig.Pipeline.Counters.NewFlows);
         Assert.Equal(0, rig.Pipeline.Counters.TotalDrops);
+        if (policyOn)
+            Assert.True(rig.Pipeline.Counters.PolicyRechecks > 0, "the re-check path was never taken");
+        Assert.Equal(rig.Pipeline.Counters.NewFlows, rig.Pipeline.Events.Written);
     }
 }

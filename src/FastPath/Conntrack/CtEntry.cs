@@ -54,6 +54,10 @@ internal struct CtEntry
     public MacAddress ClientMac;
     /// <summary>Reply only: our MAC on that device (first packet's destination MAC).</summary>
     public MacAddress LocalMac;
+    /// <summary>Low 32 bits of the snapshot's policy revision at which this flow was last found
+    /// allowed (SPEC §7: the verdict is cached in ct). Kept on both entries so either direction
+    /// compares it without touching the partner; rewritten on both after a re-check.</summary>
+    public int PolicyRevision;
 }
 
 internal static class CtSlot
@@ -83,6 +87,8 @@ public readonly struct CtFlow
     public readonly int IngressSlot;
     public readonly MacAddress ClientMac;
     public readonly MacAddress LocalMac;
+    /// <summary>Policy revision (low 32 bits) the flow was last allowed at; see <see cref="CtTable.SetPolicyRevision"/>.</summary>
+    public readonly int PolicyRevision;
 
     internal CtFlow(int index, int state, ref CtEntry e)
     {
@@ -97,6 +103,7 @@ public readonly struct CtFlow
         IngressSlot = e.IngressSlot;
         ClientMac = e.ClientMac;
         LocalMac = e.LocalMac;
+        PolicyRevision = Volatile.Read(ref e.PolicyRevision);
     }
 
     public bool IsReply => Direction == CtDirection.Reply;
@@ -111,10 +118,13 @@ public readonly struct CtNewFlow
     public readonly int IngressSlot;
     public readonly MacAddress ClientMac;
     public readonly MacAddress LocalMac;
+    /// <summary>Policy revision (low 32 bits) the flow's verdict was decided at.</summary>
+    public readonly int PolicyRevision;
 
     public CtNewFlow(uint backendId, in NetAddress backendAddress, ushort backendPortRaw, int ingressSlot,
-        in MacAddress clientMac, in MacAddress localMac)
+        in MacAddress clientMac, in MacAddress localMac, int policyRevision = 0)
     {
+        PolicyRevision = policyRevision;
         BackendId = backendId;
         BackendAddress = backendAddress;
         BackendPortRaw = backendPortRaw;

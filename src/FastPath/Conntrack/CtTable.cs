@@ -132,6 +132,7 @@ public sealed class CtTable
         fwd.IngressSlot = flow.IngressSlot;
         fwd.ClientMac = flow.ClientMac;
         fwd.LocalMac = flow.LocalMac;
+        fwd.PolicyRevision = flow.PolicyRevision;
         fwd.Flags = flags;
         fwd.ExpiresAtMs = nowMs + Lifetime(forwardKey.Protocol, flags);
 
@@ -145,6 +146,7 @@ public sealed class CtTable
         rep.IngressSlot = flow.IngressSlot;
         rep.ClientMac = flow.ClientMac;
         rep.LocalMac = flow.LocalMac;
+        rep.PolicyRevision = flow.PolicyRevision;
         rep.Flags = 0;
         rep.ExpiresAtMs = 0;
 
@@ -225,6 +227,23 @@ public sealed class CtTable
         if (Math.Abs(expires - current) >= CtTimeouts.RefreshGranularityMs)
             Volatile.Write(ref owner.ExpiresAtMs, expires);
         return true;
+    }
+
+    /// <summary>
+    /// Records that the flow was re-checked and is still allowed at <paramref name="policyRevision"/>,
+    /// on both entries, so neither direction re-checks again until the next revision. A plain
+    /// store per entry: two workers re-checking the same flow at once write the same value, and
+    /// a slot reused meanwhile (State changed) is left alone — a lost update only costs one
+    /// more re-check on the next packet.
+    /// </summary>
+    public void SetPolicyRevision(in CtFlow flow, int policyRevision)
+    {
+        ref CtEntry self = ref At(flow.Index);
+        if (Volatile.Read(ref self.State) == flow.State)
+            Volatile.Write(ref self.PolicyRevision, policyRevision);
+        ref CtEntry partner = ref At(flow.PartnerIndex);
+        if (Volatile.Read(ref partner.State) == flow.PartnerState)
+            Volatile.Write(ref partner.PolicyRevision, policyRevision);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

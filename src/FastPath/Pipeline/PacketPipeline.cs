@@ -1,7 +1,9 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using FastPath.Addressing;
 using FastPath.Conntrack;
 using FastPath.NextHop;
+using FastPath.Observe;
 using FastPath.Packets;
 using FastPath.Snapshot;
 
@@ -24,6 +26,15 @@ namespace FastPath.Pipeline;
 /// connected there, so no route or neighbour lookup is needed toward the client, and
 /// asymmetric routes cannot send a reply out of a device the client's path does not use.
 ///
+/// Policy (SPEC §7): a new flow's verdict is decided once, after backend selection
+/// (<see cref="PolicyCheck"/>), and cached in ct as the snapshot's policy revision. A packet of an
+/// existing flow compares that cached revision with the snapshot's — one int compare — and only
+/// when they differ re-decides: still allowed → the new revision is cached; forbidden → the flow
+/// is stopped like a removed backend's (drop policy_denied, flow deleted).
+///
+/// Every drop and every created flow is also written to <see cref="Events"/> (bounded, overwrites
+/// the oldest) for the observe command.
+///
 /// Hot path rules: no allocation, exceptions, logging, locks or virtual calls per frame;
 /// rare outcomes live in NoInlining methods.
 /// </summary>
@@ -43,6 +54,7 @@ public sealed class PacketPipeline
     private int _removedCount;
     private readonly NetAddress[] _wantedNeighbours;
     private int _wantedCount;
+    private readonly FlowEventRing _events;
 
     // Per-batch view, read once in BeginBatch.
     private ForwardingSnapshot _snapshot = null!;
@@ -50,8 +62,10 @@ public sealed class PacketPipeline
     private long _nowMs;
     private uint _seedV4;
     private uint _seedV6;
+    private int _policyRevision;
 
-    public PacketPipeline(CtTable ct, int pendingCapacity = DefaultPendingCapacity, int wantedCapacity = DefaultWantedCapacity)
+    public PacketPipeline(CtTable ct, int pendingCapacity = DefaultPendingCapacity, int wantedCapacity = DefaultWantedCapacity,
+        int eventCapacity = FlowEventRing.DefaultCapacity)
     {
         ArgumentNullException.ThrowIfNull(ct);
         ArgumentOutOfRangeException.ThrowIfLessThan(pendingCapacity, 1);
@@ -62,9 +76,14 @@ public sealed class PacketPipeline
         _pendingReplyKeys = new FlowReplyKey[pendingCapacity];
         _removedReplyKeys = new FlowReplyKey[pendingCapacity];
         _wantedNeighbours = new NetAddress[wantedCapacity];
+        _events = new FlowEventRing(eventCapacity);
     }
 
     public PipelineCounters Counters { get; }
+
+    /// <summary>This worker's recent drops and created flows (single writer: this pipeline; read
+    /// from any thread with <see cref="FlowEventRing.ReadSince"/>).</summary>
+    public FlowEventRing Events => _events;
 
     /// <summary>fp_flows keys of flows created since the last <see cref="ClearPending"/>: add them to the BPF map.</summary>
     public ReadOnlySpan<FlowReplyKey> PendingReplyKeys => _pendingReplyKeys.AsSpan(0, _pendingCount);
@@ -90,6 +109,7 @@ public sealed class PacketPipeline
         _nowMs = nowMs;
         _seedV4 = snapshot.LookupSeedV4;
         _seedV6 = snapshot.LookupSeedV6;
+        _policyRevision = snapshot.PolicyRevisionTag;
     }
 
     /// <summary>Processes one frame in place. On Forward, transmit <paramref name="frame"/> on the returned egress slot.</summary>
@@ -99,7 +119,7 @@ public sealed class PacketPipeline
         Counters.Packets++;
         DropReason reason = PacketParser.Parse(frame, out ParsedPacket packet);
         if (reason != DropReason.None)
-            return Drop(reason);
+            return DropUnparsed(reason);
 
         var key = new FlowKey(in packet.Source, in packet.Destination, packet.SourcePortRaw, packet.DestinationPortRaw, packet.Protocol);
         if (_ct.TryLookup(in key, out CtFlow flow))
@@ -113,11 +133,17 @@ public sealed class PacketPipeline
     {
         // The flow keeps its backend whatever the Maglev table says now — unless the backend is gone.
         if (!_snapshot.IsBackendLive(flow.BackendId, in flow.NatAddress, flow.NatPortRaw))
-            return StopFlow(in flow);
+            return StopFlow(in flow, in packet, DropReason.BackendRemoved, default);
+        if (flow.PolicyRevision != _policyRevision)
+        {
+            PolicyOutcome outcome = default;
+            if (!RecheckPolicy(in flow, in packet.Source, in flow.NatAddress, flow.NatPortRaw, packet.Protocol, ref outcome))
+                return StopFlow(in flow, in packet, DropReason.PolicyDenied, in outcome);
+        }
         if (!_ct.Touch(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
-            return Drop(DropReason.NoFlow);
+            return DropFlowPacket(DropReason.NoFlow, in packet, in flow);
         if (!_nextHops.TryGet(in flow.NatAddress, out NextHop.NextHop hop))
-            return MissingNeighbour(in flow.NatAddress);
+            return MissingNeighbour(in flow.NatAddress, in packet, in flow);
 
         NatRewriter.RewriteDestination(frame, ref packet, in flow.NatAddress, flow.NatPortRaw);
         NatRewriter.RewriteMacs(frame, hop.Source, hop.Destination);
@@ -130,9 +156,15 @@ public sealed class PacketPipeline
     private PacketResult ForwardReply(Span<byte> frame, ref ParsedPacket packet, in CtFlow flow)
     {
         if (!_snapshot.IsBackendLive(flow.BackendId, in packet.Source, packet.SourcePortRaw))
-            return StopFlow(in flow);
+            return StopFlow(in flow, in packet, DropReason.BackendRemoved, default);
+        if (flow.PolicyRevision != _policyRevision)
+        {
+            PolicyOutcome outcome = default;
+            if (!RecheckPolicy(in flow, in packet.Destination, in packet.Source, packet.SourcePortRaw, packet.Protocol, ref outcome))
+                return StopFlow(in flow, in packet, DropReason.PolicyDenied, in outcome);
+        }
         if (!_ct.Touch(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
-            return Drop(DropReason.NoFlow);
+            return DropFlowPacket(DropReason.NoFlow, in packet, in flow);
 
         NatRewriter.RewriteSource(frame, ref packet, in flow.NatAddress, flow.NatPortRaw);
         NatRewriter.RewriteMacs(frame, in flow.LocalMac, in flow.ClientMac);
@@ -141,37 +173,63 @@ public sealed class PacketPipeline
         return PacketResult.Forward(flow.IngressSlot, frame.Length);
     }
 
-    /// <summary>First packet of a flow: pick a backend, create ct state, DNAT.</summary>
+    /// <summary>
+    /// The snapshot's policy revision moved since this flow was last allowed: decide again with
+    /// today's identities and rules. Allowed → cache the new revision (both ct entries); denied →
+    /// the caller stops the flow. Taken once per flow per revision, so it lives out of line.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool RecheckPolicy(in CtFlow flow, in NetAddress client, in NetAddress backend, ushort backendPortRaw, byte protocol,
+        ref PolicyOutcome outcome)
+    {
+        Counters.PolicyRechecks++;
+        if (!PolicyCheck.IsAllowed(_snapshot, in client, in backend, backendPortRaw, protocol, ref outcome))
+            return false;
+        _ct.SetPolicyRevision(in flow, _policyRevision);
+        return true;
+    }
+
+    /// <summary>First packet of a flow: pick a backend, decide the policy verdict, create ct state, DNAT.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PacketResult ProcessNewFlow(Span<byte> frame, ref ParsedPacket packet, in FlowKey key, int ingressSlot)
     {
         ForwardingSnapshot snapshot = _snapshot;
         FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
         if (frontend is null)
-            return Drop(DropReason.UnknownServicePort);
-        uint[] table = frontend.MaglevTable;
+            return DropNewFlow(DropReason.UnknownServicePort, in packet, null, 0, default);
+        PolicyOutcome outcome = default;
+        outcome.ClientIdentity = snapshot.IpCache.Lookup(packet.Source);
+        // Policy-aware selection: the client identity's own table holds only backends it may reach.
+        uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(outcome.ClientIdentity) : frontend.MaglevTable;
         if (table.Length == 0)
-            return Drop(DropReason.NoBackend);
+            return DropNewFlow(DropReason.NoBackend, in packet, frontend, 0, in outcome);
         uint backendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6)];
         ref readonly BackendEntry backend = ref snapshot.Backend(backendId); // id 0 → Status None
         if (backend.Status != BackendStatus.Active)
-            return Drop(DropReason.NoBackend);
-        if (!AdmitNewFlow(in packet, frontend, backendId))
-            return Drop(DropReason.PolicyDenied);
+            return DropNewFlow(DropReason.NoBackend, in packet, frontend, backendId, in outcome);
+        outcome.BackendIdentity = snapshot.IpCache.Lookup(backend.Address);
+        if (!PolicyCheck.IsAllowed(snapshot.Policy, backend.PortRaw, packet.Protocol, ref outcome))
+            return DropNewFlow(DropReason.PolicyDenied, in packet, frontend, backendId, in outcome);
         if (_pendingCount == _pendingReplyKeys.Length)
-            return Drop(DropReason.FlowBacklogFull);
+            return DropNewFlow(DropReason.FlowBacklogFull, in packet, frontend, backendId, in outcome);
         if (!_nextHops.TryGet(in backend.Address, out NextHop.NextHop hop))
-            return MissingNeighbour(in backend.Address);
+        {
+            NoteWantedNeighbour(in backend.Address);
+            return DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
+        }
 
         var replyKey = new FlowKey(in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
         if (_ct.TryLookup(in replyKey, out _))
-            return Drop(DropReason.ReplyTupleInUse);
+            return DropNewFlow(DropReason.ReplyTupleInUse, in packet, frontend, backendId, in outcome);
         var newFlow = new CtNewFlow(backendId, in backend.Address, backend.PortRaw, ingressSlot,
-            clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)));
+            clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)),
+            policyRevision: _policyRevision);
         if (!_ct.TryInsertFlow(in key, in replyKey, in newFlow, packet.TcpFlags, _nowMs, out _))
-            return Drop(DropReason.CtFull);
+            return DropNewFlow(DropReason.CtFull, in packet, frontend, backendId, in outcome);
         _pendingReplyKeys[_pendingCount++] = FlowReplyKey.From(in replyKey);
         Counters.NewFlows++;
+        RecordEvent(FlowEventKind.FlowCreated, DropReason.None, in packet, frontend.Index, backendId,
+            in backend.Address, backend.PortRaw, in outcome);
 
         NatRewriter.RewriteDestination(frame, ref packet, in backend.Address, backend.PortRaw);
         NatRewriter.RewriteMacs(frame, hop.Source, hop.Destination);
@@ -179,19 +237,11 @@ public sealed class PacketPipeline
         return PacketResult.Forward(hop.DeviceSlot, frame.Length);
     }
 
-    /// <summary>
-    /// Policy seam (SPEC §7, a later issue): the verdict for a new flow is decided here, once,
-    /// after backend selection, and then cached by the ct entry. No policy exists yet, so
-    /// every flow is admitted; a denied flow will drop with <see cref="DropReason.PolicyDenied"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool AdmitNewFlow(in ParsedPacket packet, FrontendEntry frontend, uint backendId) => true;
-
-    /// <summary>The flow's backend left the snapshot: drop, and delete the flow so the sweeper
-    /// need not wait for its timeout. If the removal buffer is full the flow stays for now;
-    /// its next packet or the sweeper removes it.</summary>
+    /// <summary>The flow must stop (its backend left the snapshot, or policy now forbids it):
+    /// drop, and delete the flow so the sweeper need not wait for its timeout. If the removal
+    /// buffer is full the flow stays for now; its next packet or the sweeper removes it.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private PacketResult StopFlow(in CtFlow flow)
+    private PacketResult StopFlow(in CtFlow flow, in ParsedPacket packet, DropReason reason, in PolicyOutcome outcome)
     {
         if (_removedCount < _removedReplyKeys.Length && _ct.DeleteFlow(in flow, out FlowReplyKey replyKey))
         {
@@ -201,7 +251,7 @@ public sealed class PacketPipeline
             else
                 _removedReplyKeys[_removedCount++] = replyKey;
         }
-        return Drop(DropReason.BackendRemoved);
+        return DropFlowPacket(reason, in packet, in flow, in outcome);
     }
 
     private int PendingIndexOf(in FlowReplyKey key)
@@ -213,20 +263,103 @@ public sealed class PacketPipeline
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private PacketResult MissingNeighbour(in NetAddress address)
+    private PacketResult MissingNeighbour(in NetAddress address, in ParsedPacket packet, in CtFlow flow)
+    {
+        NoteWantedNeighbour(in address);
+        return DropFlowPacket(DropReason.NoNeighbour, in packet, in flow);
+    }
+
+    private void NoteWantedNeighbour(in NetAddress address)
     {
         bool known = false;
         for (int i = 0; i < _wantedCount; i++)
             known |= _wantedNeighbours[i] == address;
         if (!known && _wantedCount < _wantedNeighbours.Length)
             _wantedNeighbours[_wantedCount++] = address;
-        return Drop(DropReason.NoNeighbour);
     }
 
+    // ── Drops: every one is counted per reason and written to the event ring. ──
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private PacketResult Drop(DropReason reason)
+    private PacketResult Count(DropReason reason)
     {
         _drops[(int)reason]++;
         return PacketResult.Drop(reason);
+    }
+
+    /// <summary>A frame the parser refused: no trustworthy addresses, so the event has none.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PacketResult DropUnparsed(DropReason reason)
+    {
+        ref FlowEvent e = ref _events.Reserve();
+        e.TimeMs = _nowMs;
+        e.Source = e.Destination = e.Backend = default;
+        e.SourcePort = e.DestinationPort = e.BackendPort = 0;
+        e.Protocol = 0;
+        e.Kind = FlowEventKind.Drop;
+        e.DropReason = reason;
+        e.PolicyDirection = PolicyDirection.None;
+        e.SourceIdentity = e.DestinationIdentity = 0;
+        e.FrontendIndex = -1;
+        e.BackendId = 0;
+        _events.Publish();
+        return Count(reason);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PacketResult DropNewFlow(DropReason reason, in ParsedPacket packet, FrontendEntry? frontend, uint backendId, in PolicyOutcome outcome)
+    {
+        ref readonly BackendEntry backend = ref _snapshot.Backend(backendId);
+        RecordEvent(FlowEventKind.Drop, reason, in packet, frontend?.Index ?? -1, backendId, in backend.Address, backend.PortRaw, in outcome);
+        CountPolicyDirection(reason, in outcome);
+        return Count(reason);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PacketResult DropFlowPacket(DropReason reason, in ParsedPacket packet, in CtFlow flow) =>
+        DropFlowPacket(reason, in packet, in flow, default);
+
+    /// <summary>A packet of an existing flow: the backend is the flow's (forward) or the packet's source (reply).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PacketResult DropFlowPacket(DropReason reason, in ParsedPacket packet, in CtFlow flow, in PolicyOutcome outcome)
+    {
+        if (flow.IsReply)
+            RecordEvent(FlowEventKind.Drop, reason, in packet, -1, flow.BackendId, in packet.Source, packet.SourcePortRaw, in outcome);
+        else
+            RecordEvent(FlowEventKind.Drop, reason, in packet, -1, flow.BackendId, in flow.NatAddress, flow.NatPortRaw, in outcome);
+        CountPolicyDirection(reason, in outcome);
+        return Count(reason);
+    }
+
+    private void CountPolicyDirection(DropReason reason, in PolicyOutcome outcome)
+    {
+        if (reason != DropReason.PolicyDenied)
+            return;
+        if (outcome.Denied == PolicyDirection.Ingress)
+            Counters.PolicyDeniedIngress++;
+        else
+            Counters.PolicyDeniedEgress++;
+    }
+
+    private void RecordEvent(FlowEventKind kind, DropReason reason, in ParsedPacket packet, int frontendIndex, uint backendId,
+        in NetAddress backend, ushort backendPortRaw, in PolicyOutcome outcome)
+    {
+        ref FlowEvent e = ref _events.Reserve();
+        e.TimeMs = _nowMs;
+        e.Source = packet.Source;
+        e.Destination = packet.Destination;
+        e.Backend = backend;
+        e.SourcePort = BinaryPrimitives.ReverseEndianness(packet.SourcePortRaw);
+        e.DestinationPort = BinaryPrimitives.ReverseEndianness(packet.DestinationPortRaw);
+        e.BackendPort = BinaryPrimitives.ReverseEndianness(backendPortRaw);
+        e.Protocol = packet.Protocol;
+        e.Kind = kind;
+        e.DropReason = reason;
+        e.PolicyDirection = outcome.Denied;
+        e.SourceIdentity = outcome.ClientIdentity;
+        e.DestinationIdentity = outcome.BackendIdentity;
+        e.FrontendIndex = frontendIndex;
+        e.BackendId = backendId;
+        _events.Publish();
     }
 }

@@ -16,6 +16,12 @@ public sealed class PipelineCounters
     public long Replies;
     /// <summary>Frames processed (any outcome).</summary>
     public long Packets;
+    /// <summary>policy_denied drops split by the check that denied them (they also count in
+    /// <see cref="Drops"/>): the backend's ingress policy, the client's egress policy.</summary>
+    public long PolicyDeniedIngress;
+    public long PolicyDeniedEgress;
+    /// <summary>Existing-flow verdicts re-decided because the snapshot's policy revision changed.</summary>
+    public long PolicyRechecks;
 
     public long Dropped(DropReason reason) => Drops[(int)reason];
 

@@ -37,6 +37,10 @@ public sealed class IpCache
 
     public int Count { get; }
 
+    /// <summary>The distinct identities entries map to, sorted ascending (off the hot path: the
+    /// compiler enumerates them for policy-aware Maglev tables).</summary>
+    public IReadOnlyList<uint> Identities { get; }
+
     public static IpCache Empty { get; } = new(ReadOnlySpan<IpCacheEntry>.Empty);
 
     /// <summary>Builds the table. A later entry for the same prefix replaces an earlier one.</summary>
@@ -74,6 +78,11 @@ public sealed class IpCache
             _identities[slot] = e.Identity;
         }
         Count = count;
+        var identities = new SortedSet<uint>();
+        for (int i = 0; i < _lengths.Length; i++)
+            if (_lengths[i] != 0)
+                identities.Add(_identities[i]);
+        Identities = identities.ToArray();
         _v4Lengths = v4.ToArray();
         _v6Lengths = v6.ToArray();
     }

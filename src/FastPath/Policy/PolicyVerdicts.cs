@@ -74,6 +74,23 @@ public sealed class PolicyVerdicts
         return IsAllowedEnforced(endpoint, endpointIdentity, dir, protocol, port, peerIdentity);
     }
 
+    /// <summary>
+    /// The verdict for a client → backend flow (SPEC §7), the one rule both the pipeline and the
+    /// compiler's policy-aware tables use: the client's EGRESS policy must allow the backend AND the
+    /// backend's INGRESS policy must admit the client, on the backend's port (after DNAT, host
+    /// order) and the flow's protocol. Egress is checked first: a flow both sides forbid reports
+    /// <see cref="Direction.Egress"/> in <paramref name="denied"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool AllowsFlow(uint clientIdentity, uint backendIdentity, byte protocol, ushort backendPort, out Direction denied)
+    {
+        denied = Direction.Egress;
+        if (!IsAllowed(clientIdentity, Direction.Egress, protocol, backendPort, backendIdentity))
+            return false;
+        denied = Direction.Ingress;
+        return IsAllowed(backendIdentity, Direction.Ingress, protocol, backendPort, clientIdentity);
+    }
+
     /// <summary>Convenience overload taking the protocol enum.</summary>
     public bool IsAllowed(uint endpointIdentity, Direction dir, L4Protocol protocol, ushort port, uint peerIdentity) =>
         IsAllowed(endpointIdentity, dir, (byte)protocol, port, peerIdentity);

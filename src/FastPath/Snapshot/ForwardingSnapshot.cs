@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using FastPath.Addressing;
 using FastPath.Maglev;
+using FastPath.Policy;
 
 namespace FastPath.Snapshot;
 
@@ -17,9 +18,16 @@ public sealed class ForwardingSnapshot
     private readonly FrontendEntry[] _frontends;
     private readonly BackendEntry[] _backends; // by backend id; [0] unused
 
-    internal ForwardingSnapshot(long revision, MaglevParameters parameters, FrontendEntry[] frontends, BackendEntry[] backends)
+    internal ForwardingSnapshot(long revision, MaglevParameters parameters, FrontendEntry[] frontends, BackendEntry[] backends,
+        SnapshotPolicy policy)
     {
         Revision = revision;
+        Policy = policy.Verdicts;
+        IpCache = policy.IpCache;
+        PolicyRevision = policy.Revision;
+        PolicyRevisionTag = unchecked((int)policy.Revision);
+        PolicyAwareSelection = policy.AwareSelection;
+        PolicyEnforced = policy.Verdicts.EnforcedCount > 0;
         Parameters = parameters;
         LookupSeedV4 = parameters.LookupSeedV4;
         LookupSeedV6 = parameters.LookupSeedV6;
@@ -42,9 +50,26 @@ public sealed class ForwardingSnapshot
     }
 
     /// <summary>An empty snapshot (no frontends): every new flow is unknown_service_port.</summary>
-    public static ForwardingSnapshot Empty(MaglevParameters parameters) => new(0, parameters, [], [default]);
+    public static ForwardingSnapshot Empty(MaglevParameters parameters) => new(0, parameters, [], [default], SnapshotPolicy.None);
 
     public long Revision { get; }
+
+    /// <summary>Compiled L4 policy (SPEC §7); <see cref="PolicyVerdicts.AllowAll"/> unless set.</summary>
+    public PolicyVerdicts Policy { get; }
+    /// <summary>ip → identity (SPEC §6); empty (everything is world) unless set.</summary>
+    public IpCache IpCache { get; }
+    /// <summary>Changes whenever <see cref="Policy"/> or <see cref="IpCache"/> changes in a way that
+    /// could change a verdict; existing flows re-check on their next packet when it differs from
+    /// the revision their ct entry cached.</summary>
+    public long PolicyRevision { get; }
+    /// <summary>Low 32 bits of <see cref="PolicyRevision"/>, as ct stores it (one int compare per
+    /// packet). Two revisions exactly 2^32 apart would look equal: not reachable in practice.</summary>
+    internal int PolicyRevisionTag { get; }
+    /// <summary>Some endpoint is in default deny: new flows need identity lookups and a verdict.</summary>
+    internal bool PolicyEnforced { get; }
+    /// <summary>--lb-policy-aware-selection: new flows pick among the backends the client may reach
+    /// (per-identity tables, <see cref="FrontendEntry.TableFor"/>). Off by default, as in Cilium.</summary>
+    public bool PolicyAwareSelection { get; }
     public MaglevParameters Parameters { get; }
     internal uint LookupSeedV4 { get; }
     internal uint LookupSeedV6 { get; }

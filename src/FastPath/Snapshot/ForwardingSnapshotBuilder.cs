@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using FastPath.Addressing;
 using FastPath.Maglev;
+using FastPath.Policy;
 
 namespace FastPath.Snapshot;
 
@@ -20,6 +21,8 @@ public sealed class ForwardingSnapshotBuilder
     private readonly Dictionary<uint, BackendEntry> _backends = new();
     private readonly List<FrontendEntry> _frontends = new();
     private readonly HashSet<(NetAddress, ushort, byte)> _frontendKeys = new();
+    private readonly Dictionary<(NetAddress, ushort, byte), Dictionary<uint, uint[]>> _identityTables = new();
+    private SnapshotPolicy _policy = SnapshotPolicy.None;
 
     public ForwardingSnapshotBuilder(MaglevParameters parameters)
     {
@@ -52,7 +55,46 @@ public sealed class ForwardingSnapshotBuilder
         ushort portRaw = BinaryPrimitives.ReverseEndianness(port);
         if (!_frontendKeys.Add((vip, portRaw, (byte)protocol)))
             throw new ArgumentException($"frontend {vip}:{port}/{protocol.ToName()} added twice (last by {ns}/{name})", nameof(vip));
-        _frontends.Add(new FrontendEntry(vip, portRaw, (byte)protocol, ns, name, (uint[])maglevTable.Clone()));
+        _frontends.Add(new FrontendEntry(_frontends.Count, vip, portRaw, (byte)protocol, ns, name, (uint[])maglevTable.Clone()));
+        return this;
+    }
+
+    /// <summary>
+    /// The policy state new flows are checked against (SPEC §7). Without this call the snapshot
+    /// allows everything (AllowAll verdicts, empty ipcache). <paramref name="policyRevision"/> must
+    /// change whenever the verdicts or the ipcache change: flows cached as allowed at another
+    /// revision re-check on their next packet.
+    /// </summary>
+    public ForwardingSnapshotBuilder SetPolicy(PolicyVerdicts verdicts, IpCache ipCache, long policyRevision, bool policyAwareSelection = false)
+    {
+        ArgumentNullException.ThrowIfNull(verdicts);
+        ArgumentNullException.ThrowIfNull(ipCache);
+        _policy = new SnapshotPolicy(verdicts, ipCache, policyRevision, policyAwareSelection);
+        return this;
+    }
+
+    /// <summary>
+    /// Policy-aware selection: new flows from <paramref name="clientIdentity"/> to this frontend use
+    /// <paramref name="maglevTable"/> (built over the backends that identity may reach) instead of the
+    /// frontend's table. Used only when the snapshot's policy-aware flag is set. The frontend must have
+    /// been added; the table must not be empty (an identity with no allowed backend keeps the full
+    /// table, so its flows drop with policy_denied and the direction that denied them).
+    /// </summary>
+    /// <param name="port">Host-order port number.</param>
+    public ForwardingSnapshotBuilder AddIdentityTable(NetAddress vip, ushort port, L4Protocol protocol, uint clientIdentity, uint[] maglevTable)
+    {
+        ArgumentNullException.ThrowIfNull(maglevTable);
+        var key = (vip, BinaryPrimitives.ReverseEndianness(port), (byte)protocol);
+        if (!_frontendKeys.Contains(key))
+            throw new ArgumentException($"identity table for {vip}:{port}/{protocol.ToName()}: no such frontend was added", nameof(vip));
+        if (clientIdentity == 0 || clientIdentity > IdentitySet.MaxIdentity)
+            throw new ArgumentException($"identity table for {vip}:{port}/{protocol.ToName()}: identity {clientIdentity} is not a non-zero 24-bit identity", nameof(clientIdentity));
+        if (maglevTable.Length == 0)
+            throw new ArgumentException($"identity table for {vip}:{port}/{protocol.ToName()} identity {clientIdentity}: empty table", nameof(maglevTable));
+        if (!_identityTables.TryGetValue(key, out var tables))
+            _identityTables[key] = tables = new Dictionary<uint, uint[]>();
+        if (!tables.TryAdd(clientIdentity, (uint[])maglevTable.Clone()))
+            throw new ArgumentException($"identity table for {vip}:{port}/{protocol.ToName()} identity {clientIdentity} added twice", nameof(clientIdentity));
         return this;
     }
 
@@ -66,13 +108,21 @@ public sealed class ForwardingSnapshotBuilder
             backends[id] = entry;
 
         foreach (FrontendEntry f in _frontends)
-            ValidateTable(f, backends);
-        return new ForwardingSnapshot(revision, _parameters, _frontends.ToArray(), backends);
+        {
+            ValidateTable(f, f.MaglevTable, backends);
+            if (_identityTables.TryGetValue((f.Vip, f.PortRaw, f.Protocol), out var tables))
+            {
+                foreach (uint[] table in tables.Values)
+                    ValidateTable(f, table, backends);
+                f.SetIdentityTables(tables);
+            }
+        }
+        return new ForwardingSnapshot(revision, _parameters, _frontends.ToArray(), backends, _policy);
     }
 
-    private static void ValidateTable(FrontendEntry f, BackendEntry[] backends)
+    private static void ValidateTable(FrontendEntry f, uint[] table, BackendEntry[] backends)
     {
-        foreach (uint id in f.MaglevTable)
+        foreach (uint id in table)
         {
             if (id == 0)
                 continue;

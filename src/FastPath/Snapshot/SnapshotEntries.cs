@@ -39,8 +39,18 @@ public readonly struct BackendEntry
 /// <summary>A frontend (VIP:port/proto) and the Maglev table its new flows are spread with.</summary>
 public sealed class FrontendEntry
 {
-    internal FrontendEntry(in NetAddress vip, ushort portRaw, byte protocol, string ns, string name, uint[] maglevTable)
+    private static readonly uint[] NoIdentityKeys = new uint[1]; // one empty slot: lookups always miss
+
+    // Policy-aware selection (see ForwardingSnapshot.PolicyAwareSelection): client identity →
+    // Maglev table over the backends that identity may reach. Open addressing, load ≤ 0.5,
+    // key 0 = empty (identity 0 "unknown" never comes out of the ipcache). Only identities whose
+    // allowed subset is a strict, non-empty subset have an entry; the rest use MaglevTable.
+    private uint[] _identityKeys = NoIdentityKeys;
+    private uint[][] _identityTables = [[]];
+
+    internal FrontendEntry(int index, in NetAddress vip, ushort portRaw, byte protocol, string ns, string name, uint[] maglevTable)
     {
+        Index = index;
         Vip = vip;
         PortRaw = portRaw;
         Protocol = protocol;
@@ -49,6 +59,8 @@ public sealed class FrontendEntry
         MaglevTable = maglevTable;
     }
 
+    /// <summary>Position in the snapshot's frontend list (events and stats name the frontend by it).</summary>
+    public int Index { get; }
     public NetAddress Vip { get; }
     public ushort PortRaw { get; }
     public byte Protocol { get; }
@@ -60,4 +72,57 @@ public sealed class FrontendEntry
     internal uint[] MaglevTable { get; }
     public int TableSize => MaglevTable.Length;
     public ReadOnlySpan<uint> Table => MaglevTable;
+
+    /// <summary>Number of client identities with their own policy-aware table.</summary>
+    public int IdentityTableCount { get; private set; }
+
+    /// <summary>The policy-aware table for <paramref name="clientIdentity"/>, or null when it uses <see cref="Table"/>.</summary>
+    public uint[]? IdentityTableOrNull(uint clientIdentity)
+    {
+        uint[] t = TableFor(clientIdentity);
+        return ReferenceEquals(t, MaglevTable) ? null : (uint[])t.Clone();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int IdentitySlot(uint identity, int mask) => (int)((identity * 0x9E3779B1u) >> 7) & mask;
+
+    /// <summary>The table a new flow from <paramref name="clientIdentity"/> is placed with under policy-aware selection.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal uint[] TableFor(uint clientIdentity)
+    {
+        uint[] keys = _identityKeys;
+        int mask = keys.Length - 1;
+        int slot = IdentitySlot(clientIdentity, mask);
+        uint k;
+        while ((k = keys[slot]) != 0)
+        {
+            if (k == clientIdentity)
+                return _identityTables[slot];
+            slot = (slot + 1) & mask;
+        }
+        return MaglevTable;
+    }
+
+    /// <summary>Installs the per-identity tables; only while the snapshot is being built.</summary>
+    internal void SetIdentityTables(IReadOnlyDictionary<uint, uint[]> tables)
+    {
+        if (tables.Count == 0)
+            return;
+        int capacity = 4;
+        while (capacity < tables.Count * 2)
+            capacity <<= 1;
+        var keys = new uint[capacity];
+        var values = new uint[capacity][];
+        foreach (var (identity, table) in tables)
+        {
+            int slot = IdentitySlot(identity, capacity - 1);
+            while (keys[slot] != 0)
+                slot = (slot + 1) & (capacity - 1);
+            keys[slot] = identity;
+            values[slot] = table;
+        }
+        _identityKeys = keys;
+        _identityTables = values;
+        IdentityTableCount = tables.Count;
+    }
 }

@@ -3,6 +3,7 @@ using FastPath.Conntrack;
 using FastPath.Maglev;
 using FastPath.NextHop;
 using FastPath.Pipeline;
+using FastPath.Policy;
 using FastPath.Snapshot;
 
 namespace FastPath.Tests.Fixtures;
@@ -54,8 +55,10 @@ public sealed class PipelineRig
     public static uint[] AllSlots(uint backendId) => Enumerable.Repeat(backendId, TableSize).ToArray();
 
     /// <summary>Snapshot with TCP frontends VIP4:80 and VIP6:80 (and UDP VIP4:53) over the given tables.</summary>
+    /// <param name="policy">Verdicts, ipcache and policy revision; null = no policy (everything allowed).</param>
     public static ForwardingSnapshot BuildSnapshot(long revision, uint[] v4Table, uint[]? v6Table = null, uint[]? udpTable = null,
-        BackendStatus backend1 = BackendStatus.Active, BackendStatus backend2 = BackendStatus.Active, bool includeBackend1 = true)
+        BackendStatus backend1 = BackendStatus.Active, BackendStatus backend2 = BackendStatus.Active, bool includeBackend1 = true,
+        (PolicyVerdicts Verdicts, IpCache IpCache, long Revision)? policy = null)
     {
         var b = new ForwardingSnapshotBuilder(MaglevParameters.Default);
         if (includeBackend1)
@@ -67,6 +70,8 @@ public sealed class PipelineRig
         b.AddFrontend(Vip4, 80, L4Protocol.Tcp, "default", "web", v4Table);
         b.AddFrontend(Vip6, 80, L4Protocol.Tcp, "default", "web6", v6Table ?? AllSlots(6));
         b.AddFrontend(Vip4, 53, L4Protocol.Udp, "kube-system", "dns", udpTable ?? AllSlots(11));
+        if (policy is { } p)
+            b.SetPolicy(p.Verdicts, p.IpCache, p.Revision);
         return b.Build(revision);
     }
 
