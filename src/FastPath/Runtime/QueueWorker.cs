@@ -81,6 +81,8 @@ public sealed class QueueWorker : IDisposable
 
     public int Queue => _queue;
     public PipelineCounters PipelineCounters => _pipeline.Counters;
+    /// <summary>This worker's recent flow and drop events (for observe); read off the hot path.</summary>
+    public Observe.FlowEventRing Events => _pipeline.Events;
     public WorkerCounters Counters { get; } = new();
 
     /// <summary>The exception that stopped the worker, if any (set-up errors are thrown at start instead).</summary>
