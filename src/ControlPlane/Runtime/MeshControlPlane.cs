@@ -48,7 +48,9 @@ public sealed class MeshControlPlane : IAsyncDisposable
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _publish = publish ?? throw new ArgumentNullException(nameof(publish));
         int max = options.Watcher.MaxConnectedClusters;
-        if (!IdentityRange.IsValidClusterId(options.ClusterId, max))
+        bool kvstores = options.ClusterMeshConfigDirectory is not null || options.KvstoreConfigFile is not null;
+        // Id 0 is "no cluster": fine for local manifests alone, never with kvstores (it would own no identity range).
+        if (options.ClusterId > max || (kvstores && !IdentityRange.IsValidClusterId(options.ClusterId, max)))
             throw new ArgumentException($"--cluster-id {options.ClusterId}: expected 1-{max} (max-connected-clusters {max})", nameof(options));
         _compiler = new SnapshotCompiler(options.Maglev, ClusterIdOf, Log);
     }
@@ -104,7 +106,8 @@ public sealed class MeshControlPlane : IAsyncDisposable
         _started = true;
 
         // Claim the local id first, so a remote announcing the same id is refused (its identities would collide).
-        _registry.TryClaim(_options.ClusterName, _options.ClusterId, out _);
+        if (_options.ClusterId != 0)
+            _registry.TryClaim(_options.ClusterName, _options.ClusterId, out _);
 
         if (_options.Kubernetes is { } kubernetes)
         {
@@ -220,12 +223,14 @@ public sealed class MeshControlPlane : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.Set();
-        _thread?.Join(TimeSpan.FromSeconds(10));
+        bool stopped = _thread?.Join(TimeSpan.FromSeconds(10)) ?? true;
         if (_mesh is not null)
             await _mesh.DisposeAsync().ConfigureAwait(false);
         if (_local is not null)
             await _local.DisposeAsync().ConfigureAwait(false);
         if (_options.Kubernetes is { } kubernetes)
             await kubernetes.DisposeAsync().ConfigureAwait(false);
+        if (stopped)
+            _dirty.Dispose(); // A compile still running past the join may yet Set it: leave it to the finalizer then.
     }
 }
