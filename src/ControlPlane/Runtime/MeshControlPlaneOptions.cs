@@ -14,7 +14,7 @@ public sealed record MeshControlPlaneOptions
     /// <summary><c>--cluster-name</c>: the local cluster; its own file in the config directory is ignored.</summary>
     public required string ClusterName { get; init; }
 
-    /// <summary><c>--cluster-id</c>: the id local backends carry in the snapshot (1..MaxConnectedClusters).</summary>
+    /// <summary><c>--cluster-id</c>: the id local backends carry in the snapshot (1..MaxConnectedClusters; 0 only without kvstores).</summary>
     public required uint ClusterId { get; init; }
 
     /// <summary>Maglev table size and seeds the compiler builds tables with.</summary>

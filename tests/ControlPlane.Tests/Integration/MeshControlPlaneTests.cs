@@ -136,6 +136,41 @@ public sealed class MeshControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task IdentitiesFromTheLocalAndRemoteKvstoresAreExposedAndDoNotRecompileTheSnapshot()
+    {
+        using var tokyo = new EtcdServer("mesh-local");
+        using var hk = new EtcdServer("mesh-id-hk");
+        using var tokyoClient = new EtcdClient(tokyo.ClientConfig());
+        using var hkClient = new EtcdClient(hk.ClientConfig());
+        uint tokyoIdentity = (1u << 16) + 7, hkIdentity = (2u << 16) + 9;
+        await tokyoClient.PutAsync(CiliumKeys.IdentityKey(tokyoIdentity), CiliumKeys.Identity(Tokyo, "client"));
+        await tokyoClient.PutAsync(CiliumKeys.IpKey("10.244.1.5"), CiliumKeys.IpCache("10.244.1.5", tokyoIdentity, "172.18.0.2"));
+        await hkClient.PutAsync(CiliumKeys.ClusterConfigKey("hk"), CiliumKeys.ClusterConfig(2));
+        await hkClient.PutAsync(HkKey, ClusterService("hk", 2, shared: true, "10.245.2.41"));
+        await hkClient.PutAsync(CiliumKeys.IdentityKey(hkIdentity), CiliumKeys.Identity("hk", "bookstore"));
+        File.WriteAllText(Path.Combine(Manifests, "services.yaml"), BookstoreService());
+        hk.WriteClientConfig(Path.Combine(MeshDir, "hk"));
+        string kvstore = tokyo.WriteClientConfig(Path.Combine(_root, "kvstore", "etcd.yaml"));
+
+        await using var plane = CreatePlane(kvstore);
+        await plane.StartAsync(CancellationToken.None);
+        await RunAsync(plane, [new Step("hk's backend arrives", () => Task.CompletedTask, ("10.245.2.41", 2))]);
+        await Wait.UntilAsync(() => plane.Status.Local is { Ready: true } && plane.ClusterStates.Length == 2
+                && plane.ClusterStates[0].Identities.ContainsKey(tokyoIdentity) && plane.ClusterStates[1].Identities.ContainsKey(hkIdentity),
+            "local and hk identities", StepTimeout, () => $"{plane.Status.Local}; {string.Join("; ", plane.Status.Remotes)}");
+        Assert.Equal([Tokyo, "hk"], plane.ClusterStates.Select(c => c.Name));
+        Assert.Equal(tokyoIdentity, plane.ClusterStates[0].IpCache["10.244.1.5/32"].Identity);
+
+        // A new identity changes no merge input: no new snapshot is compiled for it.
+        long revision = plane.Revision;
+        uint newIdentity = (2u << 16) + 10;
+        await hkClient.PutAsync(CiliumKeys.IdentityKey(newIdentity), CiliumKeys.Identity("hk", "reviews"));
+        await Wait.UntilAsync(() => plane.ClusterStates[1].Identities.ContainsKey(newIdentity), "hk's new identity", StepTimeout);
+        await Task.Delay(200);
+        Assert.Equal(revision, plane.Revision);
+    }
+
+    [Fact]
     public async Task ABadManifestAtStartUpStopsStartUpNamingTheFile()
     {
         File.WriteAllText(Path.Combine(Manifests, "broken.yaml"), "apiVersion: v1\nkind: Service\nmetadata: [not, a, map\n");
@@ -147,8 +182,9 @@ public sealed class MeshControlPlaneTests : IDisposable
 
     private static string HkKey => CiliumKeys.ServiceKey("hk", "default", "bookstore");
 
-    private MeshControlPlane CreatePlane() => new(new MeshControlPlaneOptions
+    private MeshControlPlane CreatePlane(string? kvstoreConfig = null) => new(new MeshControlPlaneOptions
     {
+        KvstoreConfigFile = kvstoreConfig,
         ClusterName = Tokyo,
         ClusterId = 1,
         Maglev = MaglevParameters.Create(251, MaglevParameters.DefaultSeedBase64),
