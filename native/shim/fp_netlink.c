@@ -90,7 +90,8 @@ static void fp_nl_attr(struct fp_nl_req *r, unsigned short type, const void *dat
  * (an NLMSG_ERROR carries the kernel's -errno; an ACK with 0 returns 0). */
 static int fp_nl_call(int fd, struct fp_nl_req *r, char *buf)
 {
-	r->nh.nlmsg_seq = ++fp_nl_seq;
+	/* Atomic: resolvers on several threads may share this counter (each with its own fd). */
+	r->nh.nlmsg_seq = __atomic_add_fetch(&fp_nl_seq, 1, __ATOMIC_RELAXED);
 	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
 	if (sendto(fd, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		return -errno;

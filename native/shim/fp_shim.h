@@ -30,6 +30,8 @@ FP_EXPORT int fp_map__delete_batch(int fd, const void *keys, uint32_t *count);
 FP_EXPORT int fp_map__lookup_percpu(int fd, const void *key, void *values, uint32_t value_size,
 				    uint32_t cpu_capacity);
 FP_EXPORT int fp_cpu__possible_count(void);
+FP_EXPORT int fp_prog__test_run(int prog_fd, const void *frame, uint32_t length, int ingress_ifindex,
+				uint32_t repeat, uint32_t *action, uint32_t *duration_ns);
 
 /* fp_xsk.c */
 FP_EXPORT int fp_umem__create(uint32_t frame_count, uint32_t frame_size, struct fp_umem **out,

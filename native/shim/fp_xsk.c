@@ -31,9 +31,15 @@ struct fp_umem {
 	uint64_t size;
 	uint32_t frame_size;
 	uint32_t frame_count;
-	int owner_fd;     /* socket that registered the UMEM, -1 until the first */
+	int owner_fd;     /* socket that registered the UMEM; FP_UMEM_FRESH / FP_UMEM_ORPHANED */
 	uint32_t sockets; /* live sockets using it */
 };
+
+/* owner_fd values without a socket: nothing registered yet (or every socket
+ * closed: the next one registers afresh), or the registering socket closed while
+ * others still use the UMEM — then nobody can join it any more. */
+#define FP_UMEM_FRESH (-1)
+#define FP_UMEM_ORPHANED (-2)
 
 struct fp_mapping {
 	void *addr;
@@ -68,7 +74,7 @@ int fp_umem__create(uint32_t frame_count, uint32_t frame_size, struct fp_umem **
 	}
 	u->frame_size = frame_size;
 	u->frame_count = frame_count;
-	u->owner_fd = -1;
+	u->owner_fd = FP_UMEM_FRESH;
 	info->base = (uint64_t)(uintptr_t)u->area;
 	info->size = u->size;
 	info->frame_size = frame_size;
@@ -129,6 +135,8 @@ int fp_xsk__create(struct fp_umem *u, const struct fp_xsk_config *c, struct fp_x
 	if (!fp_is_pow2(c->rx_size) || !fp_is_pow2(c->tx_size) || !fp_is_pow2(c->fill_size) ||
 	    !fp_is_pow2(c->comp_size) || c->bind_mode > FP_XSK_BIND_ZEROCOPY)
 		return -EINVAL;
+	if (u->owner_fd == FP_UMEM_ORPHANED)
+		return -ESTALE;
 	struct fp_xsk *x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
@@ -140,7 +148,7 @@ int fp_xsk__create(struct fp_umem *u, const struct fp_xsk_config *c, struct fp_x
 		free(x);
 		return err;
 	}
-	int owner = u->owner_fd < 0;
+	int owner = u->owner_fd == FP_UMEM_FRESH;
 	if (owner) {
 		struct xdp_umem_reg reg = {
 			.addr = (uint64_t)(uintptr_t)u->area,
@@ -212,7 +220,8 @@ fail:
 }
 
 /* Closing the registering socket is fine for the data path (the kernel keeps
- * the UMEM while any socket uses it), but no further socket can join it. */
+ * the UMEM while any socket uses it), but no further socket can join it
+ * (fp_xsk__create then fails with -ESTALE) until all of them are closed. */
 int fp_xsk__close(struct fp_xsk *x)
 {
 	if (!x)
@@ -221,9 +230,12 @@ int fp_xsk__close(struct fp_xsk *x)
 	fp_unmap(&x->tx);
 	fp_unmap(&x->fill);
 	fp_unmap(&x->comp);
-	if (x->umem->owner_fd == x->fd)
-		x->umem->owner_fd = -2;  /* UMEM no longer joinable */
-	x->umem->sockets--;
+	struct fp_umem *u = x->umem;
+	u->sockets--;
+	if (u->sockets == 0)
+		u->owner_fd = FP_UMEM_FRESH;
+	else if (u->owner_fd == x->fd)
+		u->owner_fd = FP_UMEM_ORPHANED;
 	close(x->fd);
 	free(x);
 	return 0;

@@ -43,6 +43,8 @@ public class MaglevParametersTests
     {
         var error = Assert.Throws<ArgumentException>(() => new MaglevParameters(1000, 1, 2, 3));
         Assert.Contains("--bpf-lb-maglev-table-size", error.Message);
+        Assert.Throws<ArgumentException>(() => MaglevParameters.Default with { TableSize = 16383 });
+        Assert.Equal(65521, (MaglevParameters.Default with { TableSize = 65521 }).TableSize);
     }
 
     [Theory]

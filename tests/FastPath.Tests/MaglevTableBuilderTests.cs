@@ -203,7 +203,7 @@ public class MaglevTableBuilderTests
     }
 
     [Fact]
-    public void Rebuilding_into_an_existing_table_does_not_allocate_per_slot()
+    public void Rebuilding_into_an_existing_table_allocates_nothing_once_warm()
     {
         var backends = Backends(1000);
         var table = new uint[65521];
@@ -220,6 +220,6 @@ public class MaglevTableBuilderTests
             allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.True(allocated < 1024, $"a rebuild allocated {allocated} bytes");
+        Assert.Equal(0, allocated);
     }
 }

@@ -352,6 +352,10 @@ public sealed class CtTable
         return TryRemoveReply(index, state, out replyKey);
     }
 
+    /// <summary>Empties the table. Only while no worker or sweeper uses it (benchmarks, tests):
+    /// it is a plain memory clear, not a sequence of CAS removals.</summary>
+    public void ClearUnsynchronized() => Array.Clear(_entries);
+
     /// <summary>Valid entries right now (two per flow). Scans the whole table: tests and stats only.</summary>
     public int CountEntries()
     {

@@ -22,9 +22,39 @@ internal sealed class MaglevBuildScratch
     // Indexed by sorted rank i (Cilium's backend order): the state of the round-robin fill.
     public int[] NextSlot = [];   // next permutation entry to try: offset + j*skip mod M
     public int[] Skip = [];
+    public int[] Offset = [];
+    public int[] SkipInverse = [];  // skip⁻¹ mod M, 0 until needed by the tail phase
+    public int[] FreeSlots = [];
     public uint[] Ids = [];
     public ushort[] Weights = [];
     public double[] WeightCounters = [];
+
+    /// <summary>Sort order over input numbers, one delegate per scratch so sorting allocates nothing.</summary>
+    public Comparison<int> Order { get; }
+
+    public MaglevBuildScratch() => Order = new HashStringOrder(this).Compare;
+
+    // One bit per table slot: set once the slot has a backend.
+    private ulong[] _occupancy = [];
+
+    /// <summary>A cleared occupancy bitmap for a table of <paramref name="tableSize"/> slots.</summary>
+    public Span<ulong> Occupancy(int tableSize)
+    {
+        int words = (tableSize + 63) / 64;
+        if (_occupancy.Length < words)
+            _occupancy = new ulong[words];
+        var bits = _occupancy.AsSpan(0, words);
+        bits.Clear();
+        return bits;
+    }
+
+    /// <summary>Room for the tail phase's free-slot list.</summary>
+    public int[] FreeSlotBuffer(int count)
+    {
+        if (FreeSlots.Length < count)
+            FreeSlots = new int[count];
+        return FreeSlots;
+    }
 
     public static MaglevBuildScratch Rent(int backendCount)
     {
@@ -47,8 +77,23 @@ internal sealed class MaglevBuildScratch
         SortedToInput = new int[capacity];
         NextSlot = new int[capacity];
         Skip = new int[capacity];
+        Offset = new int[capacity];
+        SkipInverse = new int[capacity];
         Ids = new uint[capacity];
         Weights = new ushort[capacity];
         WeightCounters = new double[capacity];
+    }
+
+    /// <summary>Orders backends by hash string bytes (Go's string order), then by id so that
+    /// duplicate strings still give one deterministic table.</summary>
+    private sealed class HashStringOrder(MaglevBuildScratch scratch) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            var a = scratch.HashStrings.AsSpan(x * MaglevHashString.MaxBytes, scratch.HashStringLengths[x]);
+            var b = scratch.HashStrings.AsSpan(y * MaglevHashString.MaxBytes, scratch.HashStringLengths[y]);
+            int byText = a.SequenceCompareTo(b);
+            return byText != 0 ? byText : scratch.InputIds[x].CompareTo(scratch.InputIds[y]);
+        }
     }
 }

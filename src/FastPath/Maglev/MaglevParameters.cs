@@ -31,8 +31,10 @@ public sealed record MaglevParameters(int TableSize, uint PermutationSeed, uint 
 
     public static MaglevParameters Default { get; } = Create(DefaultTableSize, DefaultSeedBase64);
 
-    /// <summary>M, validated against <see cref="AllowedTableSizes"/>.</summary>
-    public int TableSize { get; init; } = ValidateTableSize(TableSize);
+    private readonly int _tableSize = ValidateTableSize(TableSize);
+
+    /// <summary>M, validated against <see cref="AllowedTableSizes"/> (also on <c>with</c>).</summary>
+    public int TableSize { get => _tableSize; init => _tableSize = ValidateTableSize(value); }
 
     /// <summary>Parses and validates the two flags' values.</summary>
     /// <exception cref="ArgumentException">Table size not allowed, seed not base64 or not 12 bytes.</exception>

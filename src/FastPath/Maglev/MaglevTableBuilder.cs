@@ -16,9 +16,13 @@ namespace FastPath.Maglev;
 /// weights of 1, are plain round robin. The counter is a double exactly as in Cilium, so the
 /// rounding (and therefore the table) matches.
 ///
-/// Unlike Cilium, the permutation is never materialised (N·M entries): each backend keeps its
-/// next position and steps it by skip, giving the same sequence in O(N) memory.
-/// Thread-safe: each build rents its own scratch buffers.
+/// Unlike Cilium, the permutation is never materialised (N·M u64 entries): each backend keeps its
+/// next position and steps it by skip, giving the same sequence in O(N) memory; occupancy is an
+/// M-bit bitmap; and the last ~√M/2 free slots are assigned by computing where each lies in the
+/// backend's permutation instead of walking to it. MaglevReferenceEquivalenceTests and the
+/// Cilium-pinned tables check that none of this changes the result.
+/// Weight-0 backends (Cilium: maintenance, no new flows) are left out before anything else.
+/// Thread-safe: each build rents its own scratch buffers; a warm rebuild allocates nothing.
 /// </summary>
 public static class MaglevTableBuilder
 {
@@ -85,7 +89,7 @@ public static class MaglevTableBuilder
             k++;
         }
 
-        s.SortedToInput.AsSpan(0, count).Sort(new HashStringOrder(s));
+        s.SortedToInput.AsSpan(0, count).Sort(s.Order);
 
         for (int i = 0; i < count; i++)
         {
@@ -93,6 +97,8 @@ public static class MaglevTableBuilder
             var text = s.HashStrings.AsSpan(input * MaglevHashString.MaxBytes, s.HashStringLengths[input]);
             (ulong h1, ulong h2) = MurmurHash3.Hash128(text, parameters.PermutationSeed);
             s.NextSlot[i] = (int)(h1 % (ulong)m);
+            s.Offset[i] = s.NextSlot[i];
+            s.SkipInverse[i] = 0;
             s.Skip[i] = (int)(h2 % (ulong)(m - 1)) + 1;
             s.Ids[i] = s.InputIds[input];
             s.Weights[i] = s.InputWeights[input];
@@ -107,6 +113,7 @@ public static class MaglevTableBuilder
         uint[] ids = s.Ids;
         ushort[] weights = s.Weights;
         double[] counters = s.WeightCounters;
+        Span<ulong> occupied = s.Occupancy(m);
 
         ulong weightSum = 0;
         for (int i = 0; i < count; i++)
@@ -116,6 +123,13 @@ public static class MaglevTableBuilder
         }
         bool weightsUsed = weightSum / (ulong)count > 1;
         double weightSumAsDouble = weightSum;
+
+        // Once few slots are free, walking a permutation costs ~M/free probes per placement;
+        // the tail phase instead picks the free slot that comes first in the backend's
+        // permutation directly (same result, see TakeFirstFreeInPermutation).
+        int tailFrom = m - TailFreeSlots(m);
+        int freeCount = 0;
+        int[] freeSlots = [];
 
         int turn = 0; // n % count, kept incrementally
         for (int n = 0; n < m; n++)
@@ -134,13 +148,88 @@ public static class MaglevTableBuilder
                 counters[i] += weightSumAsDouble;
             }
 
+            if (n >= tailFrom)
+            {
+                if (n == tailFrom)
+                    freeSlots = CollectFreeSlots(occupied, m, s, out freeCount);
+                int taken = TakeFirstFreeInPermutation(s, i, m, freeSlots, ref freeCount);
+                table[taken] = ids[i];
+                continue;
+            }
+
+            // Walk this backend's permutation to its next free slot. Occupancy is probed in a
+            // bitmap (M bits: 8 KiB at M = 65521, L1-resident) rather than in the table; the walk
+            // positions do not depend on the loads, so the CPU runs ahead across probes.
             int slot = nextSlot[i];
             int step = skip[i];
-            while (table[slot] != NoBackend)
+            while ((occupied[slot >> 6] & (1UL << slot)) != 0)
                 slot = Advance(slot, step, m);
+            occupied[slot >> 6] |= 1UL << slot;
             table[slot] = ids[i];
             nextSlot[i] = Advance(slot, step, m);
         }
+    }
+
+    /// <summary>How many free slots remain when the fill switches to the tail phase: where a
+    /// walk's expected M/free probes cost about as much as scanning the free list.</summary>
+    private static int TailFreeSlots(int m) => (int)Math.Sqrt(m) / 2;
+
+    private static int[] CollectFreeSlots(ReadOnlySpan<ulong> occupied, int m, MaglevBuildScratch s, out int freeCount)
+    {
+        int[] free = s.FreeSlotBuffer(TailFreeSlots(m) + 1);
+        freeCount = 0;
+        for (int slot = 0; slot < m; slot++)
+        {
+            if ((occupied[slot >> 6] & (1UL << slot)) == 0)
+                free[freeCount++] = slot;
+        }
+        return free;
+    }
+
+    /// <summary>
+    /// Takes, for backend <paramref name="i"/>, the free slot its permutation reaches first and
+    /// removes it from the free list. The walk would stop at exactly that slot: every entry the
+    /// backend has passed was occupied when passed and slots never free up, so all free slots
+    /// lie ahead of it. A slot's position in the permutation offset + j·skip (mod M) is
+    /// j = (slot − offset)·skip⁻¹ mod M (M prime, so skip is invertible).
+    /// </summary>
+    private static int TakeFirstFreeInPermutation(MaglevBuildScratch s, int i, int m, int[] freeSlots, ref int freeCount)
+    {
+        int inverse = s.SkipInverse[i];
+        if (inverse == 0)
+            s.SkipInverse[i] = inverse = ModInverse(s.Skip[i], m);
+        int offset = s.Offset[i];
+
+        int best = 0;
+        ulong bestIndex = ulong.MaxValue;
+        for (int k = 0; k < freeCount; k++)
+        {
+            int distance = freeSlots[k] - offset;
+            if (distance < 0)
+                distance += m;
+            ulong index = (ulong)distance * (uint)inverse % (uint)m;
+            if (index < bestIndex)
+            {
+                bestIndex = index;
+                best = k;
+            }
+        }
+        int slot = freeSlots[best];
+        freeSlots[best] = freeSlots[--freeCount];
+        return slot;
+    }
+
+    /// <summary>x with value·x ≡ 1 (mod prime m), by the extended Euclidean algorithm.</summary>
+    private static int ModInverse(int value, int m)
+    {
+        long r0 = m, r1 = value, t0 = 0, t1 = 1;
+        while (r1 != 0)
+        {
+            long q = r0 / r1;
+            (r0, r1) = (r1, r0 - q * r1);
+            (t0, t1) = (t1, t0 - q * t1);
+        }
+        return (int)(t0 < 0 ? t0 + m : t0);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -154,16 +243,4 @@ public static class MaglevTableBuilder
         throw new ArgumentException(
             $"Maglev backend {backend.HashString()} has id 0, which is reserved for \"no backend\".", "backends");
 
-    /// <summary>Orders backends by hash string bytes (Go's string order), then by id so that
-    /// duplicate strings still give one deterministic table.</summary>
-    private readonly struct HashStringOrder(MaglevBuildScratch scratch) : IComparer<int>
-    {
-        public int Compare(int x, int y)
-        {
-            var a = scratch.HashStrings.AsSpan(x * MaglevHashString.MaxBytes, scratch.HashStringLengths[x]);
-            var b = scratch.HashStrings.AsSpan(y * MaglevHashString.MaxBytes, scratch.HashStringLengths[y]);
-            int byText = a.SequenceCompareTo(b);
-            return byText != 0 ? byText : scratch.InputIds[x].CompareTo(scratch.InputIds[y]);
-        }
-    }
 }

@@ -129,8 +129,11 @@ public sealed unsafe class BpfMap
     }
 
     /// <summary>Number of possible CPUs: the length a per-CPU lookup buffer needs.</summary>
-    public static int PossibleCpuCount { get; } =
-        NativeException.Check(MapImports.PossibleCpuCount(), "libbpf_num_possible_cpus");
+    public static int PossibleCpuCount =>
+        s_possibleCpus != 0 ? s_possibleCpus
+            : s_possibleCpus = NativeException.Check(MapImports.PossibleCpuCount(), "libbpf_num_possible_cpus");
+
+    private static int s_possibleCpus; // 0 until first asked; the value never changes while we run
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckSizes(int keySize, int valueSize)

@@ -19,4 +19,8 @@ internal static unsafe partial class SteerImports
 
     [LibraryImport(ShimLibrary.Name, EntryPoint = "fp_dev__register")]
     internal static partial int RegisterDevice(int devSlotsFd, int ifindex, uint slot);
+
+    [LibraryImport(ShimLibrary.Name, EntryPoint = "fp_prog__test_run")]
+    internal static partial int TestRun(int progFd, byte* frame, uint length, int ingressIfindex, uint repeat,
+        out uint action, out uint durationNs);
 }

@@ -130,6 +130,29 @@ public sealed unsafe class SteeringProgram : IDisposable
         return new SteerCounters(sums);
     }
 
+    /// <summary>
+    /// Runs fp_steer once on a frame with BPF_PROG_TEST_RUN, as if it arrived on (ingressIfindex,
+    /// rx queue 0) of the calling thread's netns (the device must exist there; 1 = loopback).
+    /// Uses the real maps and counters. For parser tests and benchmarks, not for traffic.
+    /// </summary>
+    public XdpAction TestRun(ReadOnlySpan<byte> frame, int ingressIfindex = 1) =>
+        TestRun(frame, ingressIfindex, 1, out _);
+
+    /// <summary>Runs the frame <paramref name="repeat"/> times; meanNanoseconds is the kernel's time per run.</summary>
+    public XdpAction TestRun(ReadOnlySpan<byte> frame, int ingressIfindex, int repeat, out uint meanNanoseconds)
+    {
+        ThrowIfDisposed();
+        ArgumentOutOfRangeException.ThrowIfLessThan(repeat, 1);
+        fixed (byte* p = frame)
+        {
+            int status = SteerImports.TestRun(_fds.Prog, p, (uint)frame.Length, ingressIfindex, (uint)repeat,
+                out uint action, out meanNanoseconds);
+            if (status < 0)
+                NativeException.Throw(-status, $"BPF_PROG_TEST_RUN of fp_steer on a {frame.Length}-byte frame");
+            return (XdpAction)action;
+        }
+    }
+
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
 
     /// <summary>

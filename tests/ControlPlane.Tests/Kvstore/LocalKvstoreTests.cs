@@ -14,7 +14,7 @@ public sealed class LocalKvstoreTests
         using var server = new EtcdServer("local");
         using var etcd = new EtcdClient(server.ClientConfig());
         uint identity = (1u << 16) + 7;
-        await etcd.PutAsync(IdentityKey(identity), Identity("tokyo", "client"));
+        await etcd.PutAsync(IdentityKey(identity), IdentityValue("tokyo", "client"));
         await etcd.PutAsync(IpKey("10.244.1.5"), IpCache("10.244.1.5", identity, "172.18.0.2"));
         await etcd.PutAsync(IpKey("172.18.0.2"), IpCache("172.18.0.2", 1, "172.18.0.2"));
         await etcd.PutAsync(NodeKey("tokyo", "n1"), Node("tokyo", 1, "n1", "172.18.0.2"));

@@ -34,7 +34,7 @@ public sealed class RemoteClusterWatcherTests
         await etcd.PutAsync(ClusterConfigKey(cluster), ClusterConfig(id, canaries));
         await etcd.PutAsync(ServiceKey(cluster, "default", "bookstore"), Service(cluster, id, "default", "bookstore", backendIp));
         await etcd.PutAsync(NodeKey(cluster, "node-1"), Node(cluster, id, "node-1", "172.18.0.3"));
-        await etcd.PutAsync(IdentityKey(identity), Identity(cluster, "bookstore"));
+        await etcd.PutAsync(IdentityKey(identity), IdentityValue(cluster, "bookstore"));
         await etcd.PutAsync(IpKey(backendIp), IpCache(backendIp, identity, "172.18.0.3"));
         await etcd.PutAsync(IpKey("172.18.0.3"), IpCache("172.18.0.3", 1, "172.18.0.3", pod: ""));
     }
@@ -54,8 +54,8 @@ public sealed class RemoteClusterWatcherTests
         await hk.PutAsync(ServiceKey("hk", "default", "bad-json"), "{\"cluster\":\"hk\",");
         await hk.PutAsync(ServiceKey("hk", "default", "renamed"), Service("hk", 2, "default", "other-name", "10.245.2.52"));
         await hk.PutAsync(ServiceKey("hk", "default", "private"), Service("hk", 2, "default", "private", "10.245.2.53", shared: false));
-        await hk.PutAsync(IdentityKey((3u << 16) + 1), Identity("hk", "out-of-range"));
-        await hk.PutAsync(IdentityKey((2u << 16) + 9), Identity("sg", "foreign-label"));
+        await hk.PutAsync(IdentityKey((3u << 16) + 1), IdentityValue("hk", "out-of-range"));
+        await hk.PutAsync(IdentityKey((2u << 16) + 9), IdentityValue("sg", "foreign-label"));
 
         var registry = new ClusterIdRegistry();
         await using var hkWatcher = new RemoteClusterWatcher("hk", hkServer.ClientConfig(), FastOptions(), registry);

@@ -1,0 +1,14 @@
+using BenchmarkDotNet.Running;
+
+namespace FastPath.Benchmarks;
+
+/// <summary>
+/// Entry point for every FastPath benchmark. BenchmarkSwitcher discovers all public benchmark
+/// classes in this assembly, so adding a class (one file per area: Maglev/, Pipeline/, ...) is
+/// enough. Example: dotnet run -c Release --project perf/Benchmarks -- --filter '*Maglev*' --job short
+/// </summary>
+public static class Program
+{
+    public static void Main(string[] args) =>
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}

@@ -1,0 +1,95 @@
+using System.Net;
+using Datapath.Tests.Infrastructure;
+using FastPath.Addressing;
+using FastPath.NextHop;
+
+namespace Datapath.Tests;
+
+/// <summary>
+/// NeighbourResolver against the kernel's routing and neighbour tables.
+/// <code>
+///  netns A (fpna-xxxxxx)                               netns B (fpnb-xxxxxx)
+///  veth A 10.79.0.1/24 (slot 3)  &lt;═══ veth ═══&gt;  veth B 10.79.0.2/24
+///  route 10.79.50.0/24 via 10.79.0.2
+///  veth 10.79.9.1/24 (no slot)   &lt;═══ veth ═══&gt;  veth 10.79.9.2/24
+/// </code>
+/// The resolver is built inside A, so its rtnetlink socket and lookups belong to A.
+/// Tests: an on-link peer resolves to B's MAC with A's MAC as source; a destination behind a
+/// gateway resolves to the gateway's MAC; an address nobody answers for stays absent but the
+/// kernel has been asked to resolve it (NTF_USE); a destination on a device without a slot and
+/// a local address stay absent.
+/// </summary>
+public class NativeNeighbourTests
+{
+    private const int SlotA = 3;
+    private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public void Resolver_fills_the_table_only_for_destinations_reached_through_slotted_devices()
+    {
+        using var a = NetNs.Create("fpna");
+        using var b = NetNs.Create("fpnb");
+        string suffix = a.Name[^6..];
+        string vethA = $"fna{suffix}", vethB = $"fnb{suffix}";
+        using var veth = VethPair.Create(a, vethA, b, vethB);
+        a.Exec("ip", "addr", "add", "10.79.0.1/24", "dev", vethA);
+        b.Exec("ip", "addr", "add", "10.79.0.2/24", "dev", vethB);
+        a.Exec("ip", "route", "add", "10.79.50.0/24", "via", "10.79.0.2");
+        using var other = VethPair.Create(a, $"foa{suffix}", b, $"fob{suffix}");
+        a.Exec("ip", "addr", "add", "10.79.9.1/24", "dev", other.NameA);
+        b.Exec("ip", "addr", "add", "10.79.9.2/24", "dev", other.NameB);
+        int ifindexA = a.Ifindex(vethA);
+        var macA = MacAddress.Parse(a.Mac(vethA));
+        var macB = MacAddress.Parse(b.Mac(vethB));
+
+        using var resolver = a.RunInside(() => new NeighbourResolver(ifindex => ifindex == ifindexA ? SlotA : null));
+        var peer = NetAddress.Parse("10.79.0.2");
+        var behindGateway = NetAddress.Parse("10.79.50.7");
+        var silent = NetAddress.Parse("10.79.0.99");       // on-link, nobody answers ARP
+        var unslotted = NetAddress.Parse("10.79.9.2");     // answers ARP, but via a device without a slot
+        var local = NetAddress.Parse("10.79.0.1");         // our own address
+        foreach (var destination in new[] { peer, behindGateway, silent, unslotted, local })
+            resolver.Want(destination);
+
+        NextHopTable table = WaitFor(resolver, t => t.TryGet(peer, out _) && t.TryGet(behindGateway, out _));
+        Assert.True(table.TryGet(peer, out var hop));
+        Assert.Equal(new NextHop(SlotA, macA, macB), hop);
+        Assert.True(table.TryGet(behindGateway, out var viaGateway));
+        Assert.Equal(macB, viaGateway.Destination);
+
+        Assert.False(table.TryGet(silent, out _));
+        Assert.False(table.TryGet(unslotted, out _));
+        Assert.False(table.TryGet(local, out _));
+        // The shim's NTF_USE made the kernel start ARP for the silent address.
+        string neighbours = a.Exec("ip", "neigh", "show", "10.79.0.99");
+        Assert.Contains("10.79.0.99", neighbours);
+    }
+
+    [Fact]
+    public void Want_from_many_threads_at_once_loses_nothing_below_the_queue_capacity()
+    {
+        using var a = NetNs.Create("fpnq");
+        using var resolver = a.RunInside(() => new NeighbourResolver(_ => null));
+        // Loopback-only namespace: nothing resolves, the point is that Want never blocks or throws.
+        Parallel.For(0, 4, worker =>
+        {
+            for (int i = 0; i < 500; i++)
+                resolver.Want(NetAddress.FromIPAddress(new IPAddress(new byte[] { 10, 80, (byte)worker, (byte)(i % 250) })));
+        });
+        Assert.Equal(0, resolver.DroppedWants);
+        Assert.Equal(0, resolver.Current.Count);
+    }
+
+    private static NextHopTable WaitFor(NeighbourResolver resolver, Func<NextHopTable, bool> done)
+    {
+        var deadline = DateTime.UtcNow + ResolveTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var table = resolver.Current;
+            if (done(table))
+                return table;
+            Thread.Sleep(20);
+        }
+        return resolver.Current;
+    }
+}
