@@ -143,11 +143,11 @@ public sealed class MeshControlPlaneTests : IDisposable
         using var tokyoClient = new EtcdClient(tokyo.ClientConfig());
         using var hkClient = new EtcdClient(hk.ClientConfig());
         uint tokyoIdentity = (1u << 16) + 7, hkIdentity = (2u << 16) + 9;
-        await tokyoClient.PutAsync(CiliumKeys.IdentityKey(tokyoIdentity), CiliumKeys.Identity(Tokyo, "client"));
+        await tokyoClient.PutAsync(CiliumKeys.IdentityKey(tokyoIdentity), CiliumKeys.IdentityValue(Tokyo, "client"));
         await tokyoClient.PutAsync(CiliumKeys.IpKey("10.244.1.5"), CiliumKeys.IpCache("10.244.1.5", tokyoIdentity, "172.18.0.2"));
         await hkClient.PutAsync(CiliumKeys.ClusterConfigKey("hk"), CiliumKeys.ClusterConfig(2));
         await hkClient.PutAsync(HkKey, ClusterService("hk", 2, shared: true, "10.245.2.41"));
-        await hkClient.PutAsync(CiliumKeys.IdentityKey(hkIdentity), CiliumKeys.Identity("hk", "bookstore"));
+        await hkClient.PutAsync(CiliumKeys.IdentityKey(hkIdentity), CiliumKeys.IdentityValue("hk", "bookstore"));
         File.WriteAllText(Path.Combine(Manifests, "services.yaml"), BookstoreService());
         hk.WriteClientConfig(Path.Combine(MeshDir, "hk"));
         string kvstore = tokyo.WriteClientConfig(Path.Combine(_root, "kvstore", "etcd.yaml"));
@@ -164,7 +164,7 @@ public sealed class MeshControlPlaneTests : IDisposable
         // A new identity changes no merge input: no new snapshot is compiled for it.
         long revision = plane.Revision;
         uint newIdentity = (2u << 16) + 10;
-        await hkClient.PutAsync(CiliumKeys.IdentityKey(newIdentity), CiliumKeys.Identity("hk", "reviews"));
+        await hkClient.PutAsync(CiliumKeys.IdentityKey(newIdentity), CiliumKeys.IdentityValue("hk", "reviews"));
         await Wait.UntilAsync(() => plane.ClusterStates[1].Identities.ContainsKey(newIdentity), "hk's new identity", StepTimeout);
         await Task.Delay(200);
         Assert.Equal(revision, plane.Revision);
