@@ -1,6 +1,9 @@
 using System.Runtime.InteropServices;
 using FastPath.ControlPlane.Compile;
+using FastPath.ControlPlane.Kubernetes;
 using FastPath.ControlPlane.Model;
+using FastPath.ControlPlane.Runtime;
+using FastPath.Snapshot;
 using FastPath.Runtime;
 
 namespace FastPath.Agent;
@@ -29,27 +32,52 @@ internal static class AgentHost
         foreach (var (device, mode) in datapath.AttachModes)
             AgentLog.Info($"{device}: XDP attached ({mode.ToString().ToLowerInvariant()})");
 
+        void PublishSnapshot(ForwardingSnapshot snapshot)
+        {
+            datapath.Snapshots.Publish(snapshot);
+            AgentLog.Info($"published snapshot revision {snapshot.Revision}: {snapshot.FrontendCount} frontend(s)");
+        }
+
         var compiler = new SnapshotCompiler(options.Maglev, _ => (ushort)options.ClusterId, AgentLog.Warn);
         var publishGate = new object();
         void Publish(DesiredState state)
         {
             lock (publishGate)
-            {
-                var snapshot = compiler.Compile(state);
-                datapath.Snapshots.Publish(snapshot);
-                AgentLog.Info($"published snapshot revision {snapshot.Revision}: {snapshot.FrontendCount} frontend(s)");
-            }
+                PublishSnapshot(compiler.Compile(state));
         }
 
         using var services = options.ServicesFile is { } file
             ? new ServicesFileSource(file, options.ClusterName, Publish)
             : null;
 
+        // Mesh mode: the control plane owns its sources and publishes from its own thread.
+        MeshControlPlane? mesh = null;
+        if (options.Mesh is { } sources)
+        {
+            try
+            {
+                mesh = MeshControl.Start(options, sources, PublishSnapshot);
+            }
+            catch (ManifestException e)
+            {
+                Console.Error.WriteLine($"fastpath agent: {e.Message}");
+                return 2;
+            }
+        }
+        using var meshStop = new MeshControl.Stopper(mesh);
+
         Console.Out.WriteLine("fastpath: ready");
         Console.Out.Flush();
 
+        string? lastMeshStatus = null;
         while (!stop.Wait(TimeSpan.FromSeconds(1)))
         {
+            // Operator view of the mesh, logged when it changes ("ClusterMesh: 1/2 remote clusters ready, ...").
+            if (mesh?.Status.ToString() is { } meshStatus && meshStatus != lastMeshStatus)
+            {
+                AgentLog.Info(meshStatus);
+                lastMeshStatus = meshStatus;
+            }
             foreach (var worker in datapath.Workers)
             {
                 if (worker.Failure is { } failure)

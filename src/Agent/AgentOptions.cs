@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using FastPath.ControlPlane;
+using FastPath.ControlPlane.Kvstore;
 using FastPath.Maglev;
 using FastPath.Native;
 using FastPath.Xsk;
@@ -9,17 +10,23 @@ namespace FastPath.Agent;
 /// <summary>The flags as typed, before validation.</summary>
 internal sealed record AgentFlags(
     string ClusterName, int ClusterId, string Devices, string? ServicesFile, string XdpMode, string XskBindMode,
-    int MaglevTableSize, string MaglevHashSeed, int CtCapacity, string PinDirectory, string? BpfObject);
+    int MaglevTableSize, string MaglevHashSeed, int CtCapacity, string PinDirectory, string? BpfObject,
+    string? K8sManifests = null, string? KvstoreConfig = null, string? ClusterMeshConfig = null,
+    int MaxConnectedClusters = IdentityRange.DefaultMaxConnectedClusters);
 
 /// <summary>A flag whose value cannot be used; the message names the flag and the allowed values.</summary>
 internal sealed class AgentOptionException(string message) : Exception(message);
 
 /// <summary>Validated agent configuration: every value here has been checked once, at start-up.</summary>
+/// <param name="ServicesFile">Standalone mode (<c>--services</c>); null in mesh mode.</param>
+/// <param name="Mesh">Mesh mode's sources (<c>--k8s-manifests</c>, <c>--kvstore-config</c>,
+/// <c>--clustermesh-config</c>); null in standalone mode.</param>
 internal sealed partial record AgentOptions(
     string ClusterName,
     int ClusterId,
     IReadOnlyList<string> DevicePatterns,
     string? ServicesFile,
+    MeshSources? Mesh,
     XdpMode XdpMode,
     XskBindMode XskBindMode,
     MaglevParameters Maglev,
@@ -34,8 +41,12 @@ internal sealed partial record AgentOptions(
     {
         if (flags.ClusterName.Length is 0 or > 32 || !DnsLabel().IsMatch(flags.ClusterName))
             throw new AgentOptionException($"--cluster-name '{flags.ClusterName}': expected a lowercase DNS label of at most 32 characters");
-        if (flags.ClusterId is < 0 or > 511)
-            throw new AgentOptionException($"--cluster-id {flags.ClusterId}: expected 0 (standalone) or 1-255 (1-511 with --max-connected-clusters 511)");
+        if (!IdentityRange.IsValidMaxConnectedClusters(flags.MaxConnectedClusters))
+            throw new AgentOptionException($"--max-connected-clusters {flags.MaxConnectedClusters}: expected 255 or 511");
+        if (flags.ClusterId < 0 || flags.ClusterId > flags.MaxConnectedClusters)
+            throw new AgentOptionException($"--cluster-id {flags.ClusterId}: expected 0 (standalone) or 1-{flags.MaxConnectedClusters} " +
+                $"(--max-connected-clusters {flags.MaxConnectedClusters}; 1-511 needs --max-connected-clusters 511)");
+        MeshSources? mesh = MeshSources.Validate(flags);
 
         var patterns = flags.Devices.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (patterns.Length == 0)
@@ -85,7 +96,7 @@ internal sealed partial record AgentOptions(
         if (!File.Exists(bpfObject))
             throw new AgentOptionException($"--bpf-object {bpfObject}: no such file (build it with ./build.sh build)");
 
-        return new AgentOptions(flags.ClusterName, flags.ClusterId, patterns, flags.ServicesFile, xdpMode, bindMode,
+        return new AgentOptions(flags.ClusterName, flags.ClusterId, patterns, flags.ServicesFile, mesh, xdpMode, bindMode,
             maglev, flags.CtCapacity, flags.PinDirectory, bpfObject);
     }
 }

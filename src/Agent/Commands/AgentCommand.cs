@@ -19,10 +19,15 @@ internal static class AgentCommand
         var ctMax = new Option<int>("--bpf-ct-global-max") { Description = "Connection-tracking capacity in entries (two per flow; rounded up to a power of two).", DefaultValueFactory = _ => 1 << 18 };
         var pinDir = new Option<string>("--bpf-pin-dir") { Description = "bpffs directory the agent pins its maps under.", DefaultValueFactory = _ => "/sys/fs/bpf/fastpath" };
         var bpfObject = new Option<string?>("--bpf-object") { Description = "Path of fp_steer.bpf.o (default: next to the fastpath binary)." };
+        var k8sManifests = new Option<string?>("--k8s-manifests") { Description = "Mesh mode: a directory of Service, EndpointSlice and CiliumNetworkPolicy YAML files (watched). Excludes --services." };
+        var kvstoreConfig = new Option<string?>("--kvstore-config") { Description = "The local cluster's etcd client YAML (endpoints, trusted-ca-file, cert-file, key-file): identities, ipcache, nodes." };
+        var clusterMeshConfig = new Option<string?>("--clustermesh-config") { Description = "A directory with one etcd client YAML per remote cluster, file name = cluster name (watched)." };
+        var maxClusters = new Option<int>("--max-connected-clusters") { Description = "255 or 511: bounds cluster ids and the identity bit layout.", DefaultValueFactory = _ => 255 };
 
         var command = new Command("agent", "Run the per-node agent: attach XDP, forward service traffic, follow the configured sources.")
         {
             clusterName, clusterId, devices, services, xdpMode, xskBindMode, tableSize, hashSeed, ctMax, pinDir, bpfObject,
+            k8sManifests, kvstoreConfig, clusterMeshConfig, maxClusters,
         };
         command.SetAction(parse =>
         {
@@ -33,7 +38,9 @@ internal static class AgentCommand
                     parse.GetValue(clusterName)!, parse.GetValue(clusterId), parse.GetValue(devices)!,
                     parse.GetValue(services), parse.GetValue(xdpMode)!, parse.GetValue(xskBindMode)!,
                     parse.GetValue(tableSize), parse.GetValue(hashSeed)!, parse.GetValue(ctMax),
-                    parse.GetValue(pinDir)!, parse.GetValue(bpfObject)));
+                    parse.GetValue(pinDir)!, parse.GetValue(bpfObject),
+                    parse.GetValue(k8sManifests), parse.GetValue(kvstoreConfig), parse.GetValue(clusterMeshConfig),
+                    parse.GetValue(maxClusters)));
             }
             catch (Exception e) when (e is AgentOptionException or ConfigFileException)
             {

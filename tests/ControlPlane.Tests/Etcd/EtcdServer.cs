@@ -21,11 +21,15 @@ internal sealed class EtcdServer : IDisposable
     private readonly System.Text.StringBuilder _log = new();
 
     private readonly bool _tls;
+    private readonly string? _netns;
 
     /// <param name="tls">false: plaintext http:// client URL (h2c), no client-cert auth.</param>
-    public EtcdServer(string name, bool tls = true)
+    /// <param name="netns">Run etcd inside this network namespace (<c>ip netns exec</c>): its 127.0.0.1 is
+    /// that namespace's loopback, so this process cannot dial it; use <see cref="Etcdctl"/> (run inside too).</param>
+    public EtcdServer(string name, bool tls = true, string? netns = null)
     {
         _tls = tls;
+        _netns = netns;
         Root = Path.Combine(Path.GetTempPath(), $"fp-etcd-{name}-{Guid.NewGuid():N}"[..40]);
         Directory.CreateDirectory(Root);
         try
@@ -74,7 +78,7 @@ internal sealed class EtcdServer : IDisposable
     {
         if (_process is not null)
             throw new InvalidOperationException("etcd already running");
-        var info = new ProcessStartInfo(EtcdBinary)
+        var info = new ProcessStartInfo(_netns is null ? EtcdBinary : "ip")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
@@ -98,6 +102,8 @@ internal sealed class EtcdServer : IDisposable
                 "--cert-file", Certificates.ServerCertFile, "--key-file", Certificates.ServerKeyFile,
             });
         }
+        if (_netns is not null)
+            args.InsertRange(0, ["netns", "exec", _netns, EtcdBinary]);
         foreach (string arg in args)
             info.ArgumentList.Add(arg);
         var process = new Process { StartInfo = info };
@@ -122,6 +128,11 @@ internal sealed class EtcdServer : IDisposable
 
     private void WaitReady()
     {
+        if (_netns is not null)
+        {
+            WaitReadyInsideNetns();
+            return;
+        }
         using var client = new EtcdClient(ClientConfig(), new EtcdClientOptions
         {
             DialTimeout = TimeSpan.FromSeconds(1),
@@ -148,6 +159,62 @@ internal sealed class EtcdServer : IDisposable
         lock (_log) log = _log.ToString();
         throw new InvalidOperationException(
             $"etcd on port {ClientPort} not ready within {StartTimeout.TotalSeconds} s (exited: {_process!.HasExited}); last error: {last?.Message}\n{log}");
+    }
+
+    private void WaitReadyInsideNetns()
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (clock.Elapsed < StartTimeout && !_process!.HasExited)
+        {
+            (int code, string output) = RunEtcdctl(TimeSpan.FromSeconds(5), "endpoint", "health");
+            if (code == 0)
+                return;
+            last = output;
+            Thread.Sleep(100);
+        }
+        string log;
+        lock (_log) log = _log.ToString();
+        throw new InvalidOperationException(
+            $"etcd in netns {_netns} on port {ClientPort} not ready within {StartTimeout.TotalSeconds} s; last etcdctl: {last}\n{log}");
+    }
+
+    /// <summary>Runs etcdctl (v3 API) against this server, inside its netns when it has one; throws on failure.</summary>
+    public string Etcdctl(params string[] args)
+    {
+        (int code, string output) = RunEtcdctl(TimeSpan.FromSeconds(10), args);
+        if (code != 0)
+            throw new InvalidOperationException($"etcdctl {string.Join(' ', args)} failed ({code}): {output}");
+        return output;
+    }
+
+    private (int Code, string Output) RunEtcdctl(TimeSpan timeout, params string[] args)
+    {
+        var all = new List<string> { "--endpoints", ClientUrl.ToString().TrimEnd('/'), "--dial-timeout", "2s" };
+        if (_tls)
+            all.AddRange(["--cacert", Certificates.CaFile, "--cert", Certificates.ClientCertFile, "--key", Certificates.ClientKeyFile]);
+        all.AddRange(args);
+        if (_netns is not null)
+            all.InsertRange(0, ["netns", "exec", _netns, "etcdctl"]);
+        var info = new ProcessStartInfo(_netns is null ? "etcdctl" : "ip")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["ETCDCTL_API"] = "3";
+        foreach (string arg in all)
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(2000);
+            return (-1, $"timed out after {timeout.TotalSeconds} s");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
     /// <summary>Kills the server (SIGKILL), keeping ports and data for <see cref="Start"/>.</summary>

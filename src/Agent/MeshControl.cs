@@ -1,0 +1,60 @@
+using FastPath.ControlPlane.Kubernetes;
+using FastPath.ControlPlane.Kvstore;
+using FastPath.ControlPlane.Runtime;
+using FastPath.Snapshot;
+
+namespace FastPath.Agent;
+
+/// <summary>Starts and stops mesh mode's <see cref="MeshControlPlane"/> for the agent, logging to the agent log.</summary>
+internal static class MeshControl
+{
+    /// <summary>Loads the manifests and publishes the first snapshot before returning; a bad manifest
+    /// throws <see cref="ManifestException"/> naming the file (start-up stops).</summary>
+    public static MeshControlPlane Start(AgentOptions options, MeshSources sources, Action<ForwardingSnapshot> publish)
+    {
+        var plane = new MeshControlPlane(new MeshControlPlaneOptions
+        {
+            ClusterName = options.ClusterName,
+            ClusterId = (uint)options.ClusterId,
+            Maglev = options.Maglev,
+            Kubernetes = sources.K8sManifests is { } dir ? new ManifestDirectorySource(dir, Log) : null,
+            KvstoreConfigFile = sources.KvstoreConfig,
+            ClusterMeshConfigDirectory = sources.ClusterMeshConfig,
+            Watcher = new KvstoreWatcherOptions
+            {
+                MaxConnectedClusters = sources.MaxConnectedClusters,
+                Log = message => AgentLog.Warn($"clustermesh: {message}"),
+            },
+            Log = AgentLog.Warn,
+        }, publish);
+        try
+        {
+            plane.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch
+        {
+            plane.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+        AgentLog.Info($"mesh mode: cluster {options.ClusterName} (id {options.ClusterId}), " +
+            $"k8s manifests {sources.K8sManifests ?? "none"}, kvstore {sources.KvstoreConfig ?? "none"}, " +
+            $"clustermesh config {sources.ClusterMeshConfig ?? "none"}");
+        return plane;
+    }
+
+    private static void Log(ManifestLogLevel level, string message)
+    {
+        switch (level)
+        {
+            case ManifestLogLevel.Error: AgentLog.Error(message); break;
+            case ManifestLogLevel.Warning: AgentLog.Warn(message); break;
+            default: break;
+        }
+    }
+
+    /// <summary>Disposes the control plane when the agent stops (before XDP is detached).</summary>
+    public sealed class Stopper(MeshControlPlane? plane) : IDisposable
+    {
+        public void Dispose() => plane?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+}
