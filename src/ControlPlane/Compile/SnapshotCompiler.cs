@@ -29,6 +29,7 @@ public sealed class SnapshotCompiler
     private readonly MaglevParameters _maglev;
     private readonly Func<string, ushort> _clusterIdOf;
     private readonly BackendIdAllocator _ids = new();
+    private readonly MaglevTableCache _tables = new();
     private readonly Action<string>? _warn;
     private PolicyInputs _lastPolicy = PolicyInputs.None;
     private long _policyRevision;
@@ -42,6 +43,9 @@ public sealed class SnapshotCompiler
     }
 
     public MaglevParameters Maglev => _maglev;
+
+    /// <summary>Maglev tables actually built so far (the rest came from the cache).</summary>
+    public int MaglevBuilds => _tables.Builds;
 
     /// <summary>Current policy revision (0 until policy inputs other than <see cref="PolicyInputs.None"/> are compiled).</summary>
     public long PolicyRevision => _policyRevision;
@@ -80,13 +84,14 @@ public sealed class SnapshotCompiler
             foreach (var backend in frontend.Backends)
                 maglevBackends.Add(new MaglevBackend(ids[(backend.Address, backend.Port, backend.Protocol)],
                     backend.Address, backend.Port, backend.Protocol, backend.Weight));
-            uint[] table = maglevBackends.Count == 0 ? [] : MaglevTableBuilder.Build(maglevBackends.ToArray(), _maglev);
+            uint[] table = maglevBackends.Count == 0 ? [] : _tables.GetOrBuild(maglevBackends, _maglev);
             builder.AddFrontend(frontend.Address, frontend.Port, frontend.Protocol,
                 frontend.Service.Namespace, frontend.Service.Name, table);
             if (policy.PolicyAwareSelection && maglevBackends.Count > 1)
                 AddIdentityTables(builder, frontend, maglevBackends, policy);
         }
         builder.SetPolicy(policy.Tables.Verdicts, policy.IpCache, _policyRevision, policy.PolicyAwareSelection);
+        _tables.Rotate();
         return builder.Build(state.Revision);
     }
 
@@ -98,7 +103,6 @@ public sealed class SnapshotCompiler
             backendIdentities[i] = policy.IpCache.Lookup(backends[i].Address);
 
         var clients = new SortedSet<uint>(policy.IpCache.Identities) { IpCache.WorldIdentity };
-        var bySubset = new Dictionary<string, uint[]>(StringComparer.Ordinal);
         var subset = new List<MaglevBackend>();
         foreach (uint client in clients)
         {
@@ -110,9 +114,7 @@ public sealed class SnapshotCompiler
             }
             if (subset.Count == 0 || subset.Count == backends.Count)
                 continue;
-            string key = string.Join(',', subset.Select(b => b.Id));
-            if (!bySubset.TryGetValue(key, out uint[]? table))
-                bySubset[key] = table = MaglevTableBuilder.Build(subset.ToArray(), _maglev);
+            uint[] table = _tables.GetOrBuild(subset, _maglev);
             builder.AddIdentityTable(frontend.Address, frontend.Port, frontend.Protocol, client, table);
         }
     }

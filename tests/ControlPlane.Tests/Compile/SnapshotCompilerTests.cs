@@ -79,3 +79,42 @@ public class SnapshotCompilerTests
         Assert.Contains(warnings, w => w.Contains("SCTP"));
     }
 }
+
+public class SnapshotCompilerCacheTests
+{
+    private static readonly MaglevParameters Parameters = MaglevParameters.Create(251, MaglevParameters.DefaultSeedBase64);
+
+    private static DesiredFrontend Frontend(string name, string vip, params string[] backends) =>
+        new(new ServiceName("default", name), NetAddress.Parse(vip), 80, L4Protocol.Tcp, "http",
+            [.. backends.Select(b => new BackendSpec(NetAddress.Parse(b), 8080, L4Protocol.Tcp, "tokyo"))],
+            [.. backends.Select(b => new BackendSpec(NetAddress.Parse(b), 8080, L4Protocol.Tcp, "tokyo"))]);
+
+    [Fact]
+    public void Only_frontends_whose_backend_set_changed_rebuild_their_table()
+    {
+        var compiler = new SnapshotCompiler(Parameters, _ => 1);
+        var a = Frontend("a", "10.96.0.1", "10.244.2.1", "10.244.2.2");
+        var b = Frontend("b", "10.96.0.2", "10.244.3.1", "10.244.3.2");
+        var first = compiler.Compile(new DesiredState(1, [a, b]));
+        Assert.Equal(2, compiler.MaglevBuilds);
+
+        var b2 = Frontend("b", "10.96.0.2", "10.244.3.1", "10.244.3.2", "10.244.3.3");
+        var second = compiler.Compile(new DesiredState(2, [a, b2]));
+
+        Assert.Equal(3, compiler.MaglevBuilds);
+        Assert.Equal(first.Frontends[0].Table.ToArray(), second.Frontends[0].Table.ToArray());
+        Assert.Contains(second.Frontends[1].Table.ToArray().Distinct(), id => second.Backend(id).Address == NetAddress.Parse("10.244.3.3"));
+    }
+
+    [Fact]
+    public void Frontends_with_the_same_backends_share_one_build()
+    {
+        var compiler = new SnapshotCompiler(Parameters, _ => 1);
+        compiler.Compile(new DesiredState(1,
+        [
+            Frontend("a", "10.96.0.1", "10.244.2.1", "10.244.2.2"),
+            Frontend("b", "10.96.0.2", "10.244.2.2", "10.244.2.1"),
+        ]));
+        Assert.Equal(1, compiler.MaglevBuilds);
+    }
+}
