@@ -85,6 +85,48 @@ internal sealed class MeshWorkload : IDisposable
         await Task.WhenAll(all);
     }
 
+    /// <summary>
+    /// Rewrites <c>cilium/.heartbeat</c> in every cluster every 30 s, as clustermesh-apiserver does
+    /// every minute: without it the watchers reconnect after 2 minutes (SPEC §4) and a long run
+    /// would measure re-lists instead of updates.
+    /// </summary>
+    public IAsyncDisposable StartHeartbeats()
+    {
+        var stop = new CancellationTokenSource();
+        var loop = Task.Run(async () =>
+        {
+            var clients = Enumerable.Range(1, Clusters).Select(Client).ToList();
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    foreach (var client in clients)
+                        await client.PutAsync("cilium/.heartbeat", DateTimeOffset.UtcNow.ToString("O"));
+                    await Task.Delay(TimeSpan.FromSeconds(30), stop.Token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                foreach (var client in clients)
+                    client.Dispose();
+            }
+        });
+        return new Heartbeats(stop, loop);
+    }
+
+    private sealed class Heartbeats(CancellationTokenSource stop, Task loop) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            stop.Cancel();
+            await loop;
+            stop.Dispose();
+        }
+    }
+
     public static string ServiceKey(int c, int s) => $"cilium/state/services/v1/{ClusterName(c)}/default/svc-{s}";
 
     /// <summary>Cilium's cluster-service JSON; <paramref name="firstBackend"/> replaces backend 0's address (an update).</summary>

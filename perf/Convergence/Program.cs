@@ -39,6 +39,7 @@ public static class Program
         {
             var populate = Stopwatch.StartNew();
             await full.PopulateAsync();
+            await using var fullHeartbeats = full.StartHeartbeats();
             Console.WriteLine($"populated {3 * services} service keys in {populate.Elapsed.TotalSeconds:F1} s");
 
             long before = Memory();
@@ -64,6 +65,7 @@ public static class Program
         using (var small = new MeshWorkload(clusters: 3, services: 10, backends: 10))
         {
             await small.PopulateAsync();
+            await using var smallHeartbeats = small.StartHeartbeats();
             var tracker = new PublishTracker();
             await using var plane = CreatePlane(small, maglev, tracker);
             await plane.StartAsync(CancellationToken.None);

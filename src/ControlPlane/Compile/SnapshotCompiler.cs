@@ -65,7 +65,7 @@ public sealed class SnapshotCompiler
         var forwardable = state.Frontends.Where(IsForwardable).ToList();
         var ids = _ids.Assign(forwardable.SelectMany(f => f.AllBackends).Select(b => (b.Address, b.Port, b.Protocol)));
 
-        var builder = new ForwardingSnapshotBuilder(_maglev);
+        var builder = new ForwardingSnapshotBuilder(_maglev, tablesAreImmutable: true); // tables come from _tables and are never written
         var added = new HashSet<uint>();
         foreach (var frontend in forwardable)
         {

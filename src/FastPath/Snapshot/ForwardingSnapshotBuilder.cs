@@ -24,10 +24,18 @@ public sealed class ForwardingSnapshotBuilder
     private readonly Dictionary<(NetAddress, ushort, byte), Dictionary<uint, uint[]>> _identityTables = new();
     private SnapshotPolicy _policy = SnapshotPolicy.None;
 
-    public ForwardingSnapshotBuilder(MaglevParameters parameters)
+    /// <param name="tablesAreImmutable">True when the caller promises never to write the table arrays
+    /// it passes (the compiler's table cache): they are then shared, not copied, so an unchanged
+    /// frontend costs no memory per snapshot.</param>
+    public ForwardingSnapshotBuilder(MaglevParameters parameters, bool tablesAreImmutable = false)
     {
         _parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
+        _tablesAreImmutable = tablesAreImmutable;
     }
+
+    private readonly bool _tablesAreImmutable;
+
+    private uint[] Own(uint[] table) => _tablesAreImmutable ? table : (uint[])table.Clone();
 
     /// <param name="port">Host-order port number.</param>
     public ForwardingSnapshotBuilder AddBackend(uint id, NetAddress address, ushort port, L4Protocol protocol,
@@ -46,7 +54,7 @@ public sealed class ForwardingSnapshotBuilder
     }
 
     /// <param name="port">Host-order port number.</param>
-    /// <param name="maglevTable">Slot → backend id (0 = none); copied. Empty when the service has no backend.</param>
+    /// <param name="maglevTable">Slot → backend id (0 = none); copied unless the builder shares immutable tables. Empty when the service has no backend.</param>
     public ForwardingSnapshotBuilder AddFrontend(NetAddress vip, ushort port, L4Protocol protocol, string ns, string name, uint[] maglevTable)
     {
         ArgumentNullException.ThrowIfNull(maglevTable);
@@ -55,7 +63,7 @@ public sealed class ForwardingSnapshotBuilder
         ushort portRaw = BinaryPrimitives.ReverseEndianness(port);
         if (!_frontendKeys.Add((vip, portRaw, (byte)protocol)))
             throw new ArgumentException($"frontend {vip}:{port}/{protocol.ToName()} added twice (last by {ns}/{name})", nameof(vip));
-        _frontends.Add(new FrontendEntry(_frontends.Count, vip, portRaw, (byte)protocol, ns, name, (uint[])maglevTable.Clone()));
+        _frontends.Add(new FrontendEntry(_frontends.Count, vip, portRaw, (byte)protocol, ns, name, Own(maglevTable)));
         return this;
     }
 
@@ -93,7 +101,7 @@ public sealed class ForwardingSnapshotBuilder
             throw new ArgumentException($"identity table for {vip}:{port}/{protocol.ToName()} identity {clientIdentity}: empty table", nameof(maglevTable));
         if (!_identityTables.TryGetValue(key, out var tables))
             _identityTables[key] = tables = new Dictionary<uint, uint[]>();
-        if (!tables.TryAdd(clientIdentity, (uint[])maglevTable.Clone()))
+        if (!tables.TryAdd(clientIdentity, Own(maglevTable)))
             throw new ArgumentException($"identity table for {vip}:{port}/{protocol.ToName()} identity {clientIdentity} added twice", nameof(clientIdentity));
         return this;
     }
