@@ -25,16 +25,17 @@ internal static class CtFlowFlags
 }
 
 /// <summary>
-/// One slot of <see cref="CtTable"/>. <see cref="State"/> is the only word writers race on:
-/// bits 0–1 status (<see cref="CtSlot"/>), bits 2–31 a generation bumped on every claim, so a
-/// reader can tell that a slot was reused while it was reading (seqlock style).
+/// One slot of <see cref="CtTable"/>. Its State word (kept in a separate array by the table, see
+/// <see cref="CtSlot"/>) is the only word writers race on: bits 0–1 status, bits 2–15 a
+/// generation bumped on every claim, so a reader can tell that a slot was reused while it was
+/// reading (seqlock style), bits 16–31 a tag from the key's hash that lets lookups skip
+/// non-matching slots without reading the entry.
 /// Key and value fields are written only while the slot is Claimed (invisible to readers).
 /// Flags and ExpiresAtMs are the mutable flow state, used on the Forward entry only.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct CtEntry
 {
-    public int State;
     public int Flags;
     public long ExpiresAtMs;
     public FlowKey Key;
@@ -67,6 +68,10 @@ internal static class CtSlot
     public const int Valid = 2;
     public const int StatusMask = 3;
     public const int GenerationStep = 4;
+    /// <summary>Bits 2–15: 14-bit generation, wrapping.</summary>
+    public const int GenerationMask = 0xFFFC;
+    /// <summary>Bits 16–31: the key's hash tag.</summary>
+    public const int TagShift = 16;
 }
 
 /// <summary>

@@ -14,7 +14,8 @@ namespace FastPath.Conntrack;
 /// table fills evenly to a high load before an insert fails). Entries never move, so a slot
 /// index stays valid as a handle until the entry is deleted.
 ///
-/// Concurrency protocol (per slot, on the State word, see <see cref="CtEntry"/>):
+/// Concurrency protocol (per slot, on its State word — status, generation and hash tag, kept in
+/// an array apart from the entries; see <see cref="CtSlot"/>):
 /// - insert: CAS Empty → Claimed (bumping the generation), fill key and value, then
 ///   Volatile.Write Valid (release: the fields are visible before the slot is).
 /// - lookup: read State (acquire), compare key, copy the value, read barrier, re-read State;
@@ -33,11 +34,15 @@ namespace FastPath.Conntrack;
 /// </summary>
 public sealed class CtTable
 {
-    /// <summary>Slots per bucket: 8 slots = two 64-byte cache lines of State words apart.</summary>
+    /// <summary>Slots per bucket: 8 State words = 32 bytes, half a cache line per bucket.</summary>
     public const int EntriesPerBucket = 8;
     private const int MinCapacity = 16;
 
     private readonly CtEntry[] _entries;
+    // The State words live apart from the entries: one bucket's eight states share half a cache
+    // line, so a lookup (or a miss, the common case of a new flow) reads one line per bucket and
+    // touches an entry only when its 16-bit hash tag matches — instead of eight entry lines.
+    private readonly int[] _states;
     private readonly int _bucketMask;
     private readonly ulong _seed;
 
@@ -49,6 +54,7 @@ public sealed class CtTable
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
                 $"ct capacity must be a power of two >= {MinCapacity} (two entries per flow)");
         _entries = new CtEntry[capacity];
+        _states = new int[capacity];
         BucketCount = capacity / EntriesPerBucket;
         _bucketMask = BucketCount - 1;
         _seed = hashSeed ?? (ulong)Random.Shared.NextInt64();
@@ -61,36 +67,43 @@ public sealed class CtTable
     private ref CtEntry At(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Buckets(in FlowKey key, out int first, out int second)
+    private ref int StateAt(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_states), index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Buckets(in FlowKey key, out int first, out int second, out int tag)
     {
         ulong h = key.Hash64(_seed);
         first = (int)h & _bucketMask;
         second = (int)(h >> 32) & _bucketMask;
         if (second == first)
             second = first ^ 1;
+        // Independent of the bucket bits, so entries sharing a bucket rarely share a tag.
+        tag = (int)((h * 0x9E3779B97F4A7C15UL) >> 48);
     }
 
     /// <summary>Finds the entry for a wire tuple (either direction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLookup(in FlowKey key, out CtFlow flow)
     {
-        Buckets(in key, out int first, out int second);
-        return FindInBucket(first, in key, out flow) || FindInBucket(second, in key, out flow);
+        Buckets(in key, out int first, out int second, out int tag);
+        return FindInBucket(first, in key, tag, out flow) || FindInBucket(second, in key, tag, out flow);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool FindInBucket(int bucket, in FlowKey key, out CtFlow flow)
+    private bool FindInBucket(int bucket, in FlowKey key, int tag, out CtFlow flow)
     {
         int start = bucket * EntriesPerBucket;
         for (int i = start; i < start + EntriesPerBucket; i++)
         {
+            int state = Volatile.Read(ref StateAt(i));
+            if ((state & CtSlot.StatusMask) != CtSlot.Valid || (state >>> CtSlot.TagShift) != tag)
+                continue;
             ref CtEntry e = ref At(i);
-            int state = Volatile.Read(ref e.State);
-            if ((state & CtSlot.StatusMask) != CtSlot.Valid || !e.Key.Equals(key))
+            if (!e.Key.Equals(key))
                 continue;
             var copy = new CtFlow(i, state, ref e);
             Volatile.ReadBarrier();
-            if (Volatile.Read(ref e.State) != state)
+            if (Volatile.Read(ref StateAt(i)) != state)
                 continue; // deleted or reused while we copied it
             flow = copy;
             return true;
@@ -118,8 +131,8 @@ public sealed class CtTable
 
         ref CtEntry fwd = ref At(forwardIndex);
         ref CtEntry rep = ref At(replyIndex);
-        int forwardPublished = (fwd.State & ~CtSlot.StatusMask) | CtSlot.Valid;
-        int replyPublished = (rep.State & ~CtSlot.StatusMask) | CtSlot.Valid;
+        int forwardPublished = (StateAt(forwardIndex) & ~CtSlot.StatusMask) | CtSlot.Valid;
+        int replyPublished = (StateAt(replyIndex) & ~CtSlot.StatusMask) | CtSlot.Valid;
 
         int flags = forwardKey.Protocol == WireConstants.ProtoTcp ? FlagsFor(tcpFlags, fromBackend: false) : 0;
         fwd.Key = forwardKey;
@@ -152,19 +165,19 @@ public sealed class CtTable
 
         // Forward first: a reply entry is only ever valid while its forward entry is, which is
         // what the sweeper's orphan check relies on.
-        Volatile.Write(ref fwd.State, forwardPublished);
-        Volatile.Write(ref rep.State, replyPublished);
+        Volatile.Write(ref StateAt(forwardIndex), forwardPublished);
+        Volatile.Write(ref StateAt(replyIndex), replyPublished);
         forward = new CtFlow(forwardIndex, forwardPublished, ref fwd);
         return true;
     }
 
     private int Claim(in FlowKey key)
     {
-        Buckets(in key, out int first, out int second);
+        Buckets(in key, out int first, out int second, out int tag);
         if (FreeSlots(second) > FreeSlots(first))
             (first, second) = (second, first);
-        int index = ClaimIn(first);
-        return index >= 0 ? index : ClaimIn(second);
+        int index = ClaimIn(first, tag);
+        return index >= 0 ? index : ClaimIn(second, tag);
     }
 
     private int FreeSlots(int bucket)
@@ -172,21 +185,22 @@ public sealed class CtTable
         int free = 0;
         int start = bucket * EntriesPerBucket;
         for (int i = start; i < start + EntriesPerBucket; i++)
-            if ((Volatile.Read(ref At(i).State) & CtSlot.StatusMask) == CtSlot.Empty)
+            if ((Volatile.Read(ref StateAt(i)) & CtSlot.StatusMask) == CtSlot.Empty)
                 free++;
         return free;
     }
 
-    private int ClaimIn(int bucket)
+    private int ClaimIn(int bucket, int tag)
     {
         int start = bucket * EntriesPerBucket;
         for (int i = start; i < start + EntriesPerBucket; i++)
         {
-            ref int state = ref At(i).State;
+            ref int state = ref StateAt(i);
             int seen = Volatile.Read(ref state);
             if ((seen & CtSlot.StatusMask) != CtSlot.Empty)
                 continue;
-            int claimed = ((seen & ~CtSlot.StatusMask) + CtSlot.GenerationStep) | CtSlot.Claimed;
+            int generation = ((seen & CtSlot.GenerationMask) + CtSlot.GenerationStep) & CtSlot.GenerationMask;
+            int claimed = (tag << CtSlot.TagShift) | generation | CtSlot.Claimed;
             if (Interlocked.CompareExchange(ref state, claimed, seen) == seen)
                 return i;
         }
@@ -195,7 +209,7 @@ public sealed class CtTable
 
     private void Release(int index)
     {
-        ref int state = ref At(index).State;
+        ref int state = ref StateAt(index);
         Volatile.Write(ref state, state & ~CtSlot.StatusMask);
     }
 
@@ -208,8 +222,9 @@ public sealed class CtTable
     public bool Touch(in CtFlow flow, byte protocol, byte tcpFlags, long nowMs)
     {
         bool fromBackend = flow.Direction == CtDirection.Reply;
-        ref CtEntry owner = ref At(fromBackend ? flow.PartnerIndex : flow.Index);
-        if (Volatile.Read(ref owner.State) != (fromBackend ? flow.PartnerState : flow.State))
+        int ownerIndex = fromBackend ? flow.PartnerIndex : flow.Index;
+        ref CtEntry owner = ref At(ownerIndex);
+        if (Volatile.Read(ref StateAt(ownerIndex)) != (fromBackend ? flow.PartnerState : flow.State))
             return false;
 
         int flags = Volatile.Read(ref owner.Flags);
@@ -239,10 +254,10 @@ public sealed class CtTable
     public void SetPolicyRevision(in CtFlow flow, int policyRevision)
     {
         ref CtEntry self = ref At(flow.Index);
-        if (Volatile.Read(ref self.State) == flow.State)
+        if (Volatile.Read(ref StateAt(flow.Index)) == flow.State)
             Volatile.Write(ref self.PolicyRevision, policyRevision);
         ref CtEntry partner = ref At(flow.PartnerIndex);
-        if (Volatile.Read(ref partner.State) == flow.PartnerState)
+        if (Volatile.Read(ref StateAt(flow.PartnerIndex)) == flow.PartnerState)
             Volatile.Write(ref partner.PolicyRevision, policyRevision);
     }
 
@@ -299,8 +314,7 @@ public sealed class CtTable
     private bool DeletePair(int forwardIndex, int forwardState, int replyIndex, int replyState, out FlowReplyKey replyKey)
     {
         replyKey = default;
-        ref CtEntry fwd = ref At(forwardIndex);
-        if (Interlocked.CompareExchange(ref fwd.State, forwardState & ~CtSlot.StatusMask, forwardState) != forwardState)
+        if (Interlocked.CompareExchange(ref StateAt(forwardIndex), forwardState & ~CtSlot.StatusMask, forwardState) != forwardState)
             return false;
         return TryRemoveReply(replyIndex, replyState, out replyKey);
     }
@@ -310,7 +324,7 @@ public sealed class CtTable
         ref CtEntry rep = ref At(replyIndex);
         var key = FlowReplyKey.From(in rep.Key);
         Volatile.ReadBarrier();
-        if (Interlocked.CompareExchange(ref rep.State, replyState & ~CtSlot.StatusMask, replyState) != replyState)
+        if (Interlocked.CompareExchange(ref StateAt(replyIndex), replyState & ~CtSlot.StatusMask, replyState) != replyState)
         {
             replyKey = default;
             return false; // the sweeper removed it as an orphan and reported it
@@ -351,7 +365,7 @@ public sealed class CtTable
     {
         replyKey = default;
         ref CtEntry e = ref At(index);
-        int state = Volatile.Read(ref e.State);
+        int state = Volatile.Read(ref StateAt(index));
         if ((state & CtSlot.StatusMask) != CtSlot.Valid)
             return false;
         CtDirection direction = e.Direction;
@@ -359,28 +373,32 @@ public sealed class CtTable
         int partnerState = e.PartnerState;
         long expires = Volatile.Read(ref e.ExpiresAtMs);
         Volatile.ReadBarrier();
-        if (Volatile.Read(ref e.State) != state)
+        if (Volatile.Read(ref StateAt(index)) != state)
             return false;
 
         if (direction == CtDirection.Forward)
             return expires <= nowMs && DeletePair(index, state, partnerIndex, partnerState, out replyKey);
 
         // Reply entry: alive exactly as long as its forward entry is.
-        if (Volatile.Read(ref At(partnerIndex).State) == partnerState)
+        if (Volatile.Read(ref StateAt(partnerIndex)) == partnerState)
             return false;
         return TryRemoveReply(index, state, out replyKey);
     }
 
     /// <summary>Empties the table. Only while no worker or sweeper uses it (benchmarks, tests):
     /// it is a plain memory clear, not a sequence of CAS removals.</summary>
-    public void ClearUnsynchronized() => Array.Clear(_entries);
+    public void ClearUnsynchronized()
+    {
+        Array.Clear(_entries);
+        Array.Clear(_states);
+    }
 
     /// <summary>Valid entries right now (two per flow). Scans the whole table: tests and stats only.</summary>
     public int CountEntries()
     {
         int count = 0;
         for (int i = 0; i < _entries.Length; i++)
-            if ((Volatile.Read(ref _entries[i].State) & CtSlot.StatusMask) == CtSlot.Valid)
+            if ((Volatile.Read(ref _states[i]) & CtSlot.StatusMask) == CtSlot.Valid)
                 count++;
         return count;
     }
