@@ -15,7 +15,7 @@ namespace FastPath.Agent;
 /// </summary>
 internal static class AgentHost
 {
-    public static int Run(AgentOptions options)
+    public static int Run(AgentOptions options, System.Net.IPEndPoint? statsAddress = null)
     {
         using var stop = new ManualResetEventSlim();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
@@ -32,6 +32,8 @@ internal static class AgentHost
         foreach (var (device, mode) in datapath.AttachModes)
             AgentLog.Info($"{device}: XDP attached ({mode.ToString().ToLowerInvariant()})");
 
+        var stats = new Stats.StatsSources(options.ClusterName, options.ClusterId, datapath);
+
         void PublishSnapshot(ForwardingSnapshot snapshot)
         {
             datapath.Snapshots.Publish(snapshot);
@@ -43,7 +45,10 @@ internal static class AgentHost
         void Publish(DesiredState state)
         {
             lock (publishGate)
+            {
+                stats.RecordDesiredState(state);
                 PublishSnapshot(compiler.Compile(state));
+            }
         }
 
         using var services = options.ServicesFile is { } file
@@ -65,6 +70,8 @@ internal static class AgentHost
             }
         }
         using var meshStop = new MeshControl.Stopper(mesh);
+        stats.Mesh = mesh;
+        using var statsServer = Stats.StatsServer.StartForAgent(statsAddress, stats);
 
         Console.Out.WriteLine("fastpath: ready");
         Console.Out.Flush();

@@ -22,18 +22,21 @@ internal static class AgentCommand
         var k8sManifests = new Option<string?>("--k8s-manifests") { Description = "Mesh mode: a directory of Service, EndpointSlice and CiliumNetworkPolicy YAML files (watched). Excludes --services." };
         var kvstoreConfig = new Option<string?>("--kvstore-config") { Description = "The local cluster's etcd client YAML (endpoints, trusted-ca-file, cert-file, key-file): identities, ipcache, nodes." };
         var clusterMeshConfig = new Option<string?>("--clustermesh-config") { Description = "A directory with one etcd client YAML per remote cluster, file name = cluster name (watched)." };
+        var statsAddress = new Option<string>("--stats-address") { Description = "ip:port of the stats endpoint (/healthz, /metrics, /v1/...). Binding 0.0.0.0 or :: exposes it to the network.", DefaultValueFactory = _ => Stats.StatsServer.DefaultAddress };
         var maxClusters = new Option<int>("--max-connected-clusters") { Description = "255 or 511: bounds cluster ids and the identity bit layout.", DefaultValueFactory = _ => 255 };
 
         var command = new Command("agent", "Run the per-node agent: attach XDP, forward service traffic, follow the configured sources.")
         {
             clusterName, clusterId, devices, services, xdpMode, xskBindMode, tableSize, hashSeed, ctMax, pinDir, bpfObject,
-            k8sManifests, kvstoreConfig, clusterMeshConfig, maxClusters,
+            k8sManifests, kvstoreConfig, clusterMeshConfig, maxClusters, statsAddress,
         };
         command.SetAction(parse =>
         {
             AgentOptions options;
+            System.Net.IPEndPoint stats;
             try
             {
+                stats = Stats.StatsServer.ParseAddress(parse.GetValue(statsAddress)!);
                 options = AgentOptions.Validate(new AgentFlags(
                     parse.GetValue(clusterName)!, parse.GetValue(clusterId), parse.GetValue(devices)!,
                     parse.GetValue(services), parse.GetValue(xdpMode)!, parse.GetValue(xskBindMode)!,
@@ -47,7 +50,7 @@ internal static class AgentCommand
                 Console.Error.WriteLine($"fastpath agent: {e.Message}");
                 return 2;
             }
-            return AgentHost.Run(options);
+            return AgentHost.Run(options, stats);
         });
         return command;
     }

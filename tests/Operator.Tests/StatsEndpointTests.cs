@@ -1,0 +1,178 @@
+using System.Net;
+using System.Text.Json;
+using Datapath.Tests.Infrastructure;
+
+namespace Operator.Tests;
+
+/// <summary>
+/// The stats endpoint and CLI against a real agent (standalone, --services) in the node netns of
+/// <see cref="ServiceTopology"/>: client → VIP 10.96.0.10:80 → two backends, and a second service
+/// 10.96.0.11:80 with no backend (its packets are dropped with no_backend). The agent's
+/// 127.0.0.1:9962 is the node netns's loopback, so requests run under `ip netns exec` (curl, the CLI).
+/// Tests: /healthz 200; /metrics parses and counts the traffic and the drops; /v1/services and
+/// /v1/flows list the frontend, backends and flows; `status`, `service list`, `observe` print them;
+/// the CLI against a dead address fails naming it.
+/// </summary>
+public sealed class StatsEndpointTests : IClassFixture<StatsEndpointTests.Fixture>
+{
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(5);
+    private static readonly IPAddress EmptyVip = IPAddress.Parse("10.96.0.11");
+    private readonly Fixture _fixture;
+
+    public StatsEndpointTests(Fixture fixture) => _fixture = fixture;
+
+    public sealed class Fixture : IDisposable
+    {
+        public const int BackendCount = 2;
+        public const int Connections = 20;
+        public ServiceTopology Topology { get; }
+        public AgentProcess Agent { get; }
+        private readonly List<PodServers> _servers = new();
+        private readonly string _servicesFile;
+
+        public Fixture()
+        {
+            Topology = ServiceTopology.Create(BackendCount);
+            _servicesFile = Path.Combine(Path.GetTempPath(), $"fastpath-ops-{Topology.Id}.yaml");
+            try
+            {
+                for (int i = 0; i < BackendCount; i++)
+                    _servers.Add(PodServers.Start(Topology.Backends[i], $"backend-{i}"));
+                File.WriteAllText(_servicesFile, Topology.ServicesYaml(Enumerable.Range(0, BackendCount)) +
+                    "  - namespace: default\n    name: empty\n    vip: " + EmptyVip + "\n" +
+                    "    ports:\n      - { name: http, protocol: TCP, port: 80, targetPort: 8080 }\n    backends: []\n");
+                Agent = AgentProcess.Start(Topology.Node,
+                    "--devices", Topology.AgentDevices, "--services", _servicesFile,
+                    "--xdp-mode", "native", "--bpf-pin-dir", $"/sys/fs/bpf/fastpath-{Topology.Id}");
+                Agent.WaitForLog("stats endpoint listening", TimeSpan.FromSeconds(10));
+
+                var vip = new IPEndPoint(ServiceTopology.Vip, 80);
+                for (int i = 0; i < Connections; i++)
+                {
+                    using var client = PodClient.Connect(Topology.Client, vip, Step);
+                    if (client.Ask($"conn-{i}", Step) is null)
+                        throw new InvalidOperationException($"conn-{i}: no answer through the VIP\n{Agent.Log}");
+                }
+                // One connection attempt to the service without backends: its SYNs are dropped (no_backend).
+                Topology.Client.TryExec(TimeSpan.FromSeconds(5), "curl", "-s", "--connect-timeout", "1", $"http://{EmptyVip}/");
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public (int ExitCode, string Stdout, string Stderr) InNode(params string[] args) =>
+            Shell.TryRun(TimeSpan.FromSeconds(20), "ip", ["netns", "exec", Topology.Node.Name, .. args]);
+
+        public string Get(string path)
+        {
+            var (code, stdout, stderr) = InNode("curl", "-s", "-S", "-w", "\n%{http_code}", $"http://127.0.0.1:9962{path}");
+            Assert.True(code == 0, $"curl {path}: {stderr}\n{Agent.Log}");
+            return stdout;
+        }
+
+        public void Dispose()
+        {
+            Agent?.Dispose();
+            foreach (var server in _servers)
+                server.Dispose();
+            Topology.Dispose();
+            File.Delete(_servicesFile);
+        }
+    }
+
+    private static string Body(string curlOutput, out int status)
+    {
+        int nl = curlOutput.TrimEnd('\n').LastIndexOf('\n');
+        status = int.Parse(curlOutput[(nl + 1)..].Trim());
+        return curlOutput[..nl];
+    }
+
+    [Fact]
+    public void Healthz_is_200_once_xdp_is_attached_in_standalone_mode()
+    {
+        string body = Body(_fixture.Get("/healthz"), out int status);
+        Assert.Equal(200, status);
+        Assert.Equal("ok", body.Trim());
+    }
+
+    [Fact]
+    public void Metrics_parse_as_prometheus_text_and_count_the_flows_and_the_no_backend_drops()
+    {
+        string body = Body(_fixture.Get("/metrics"), out int status);
+        Assert.Equal(200, status);
+        var metrics = PrometheusText.Parse(body);
+
+        Assert.True(metrics.Value("fastpath_new_flows_total") >= Fixture.Connections, body);
+        Assert.True(metrics.Value("fastpath_forwarded_packets_total") >= Fixture.Connections * 4, body);
+        Assert.True(metrics.Value("fastpath_drops_total", ("reason", "no_backend")) >= 1, body);
+        Assert.Equal(0, metrics.Value("fastpath_drops_total", ("reason", "malformed")));
+        Assert.True(metrics.Value("fastpath_steer_packets_total", ("action", "redirect_frontend")) >= Fixture.Connections, body);
+        Assert.True(metrics.Value("fastpath_snapshot_publish_seconds_count") >= 1, body);
+        Assert.Equal("histogram", metrics.Types["fastpath_snapshot_publish_seconds"]);
+        Assert.NotNull(metrics.Find("fastpath_xsk_rx_ring_full_total", ("device", _fixture.Topology.ClientLink), ("queue", "0")));
+        Assert.True(metrics.Value("fastpath_ct_entries") >= 0);
+        Assert.Equal("counter", metrics.Types["fastpath_drops_total"]);
+    }
+
+    [Fact]
+    public void V1_services_lists_the_frontend_and_its_backends()
+    {
+        string body = Body(_fixture.Get("/v1/services"), out int status);
+        Assert.Equal(200, status);
+        using var doc = JsonDocument.Parse(body);
+        var echo = doc.RootElement.EnumerateArray().Single(s => s.GetProperty("frontend").GetString() == "10.96.0.10:80/TCP");
+        Assert.Equal("echo", echo.GetProperty("service").GetString());
+        Assert.Equal("default", echo.GetProperty("namespace").GetString());
+        var backends = echo.GetProperty("backends").EnumerateArray().Select(b => b.GetProperty("backend").GetString()).ToList();
+        Assert.Equal(["10.244.2.1:8080/TCP", "10.244.2.2:8080/TCP"], backends.Order().ToList());
+    }
+
+    [Fact]
+    public void V1_flows_shows_the_forwarded_flows_and_the_drops()
+    {
+        string body = Body(_fixture.Get("/v1/flows"), out int status);
+        Assert.Equal(200, status);
+        using var doc = JsonDocument.Parse(body);
+        var flows = doc.RootElement.EnumerateArray().ToList();
+        var forwarded = flows.Where(f => f.GetProperty("verdict").GetString() == "FORWARDED").ToList();
+        Assert.True(forwarded.Count >= Fixture.Connections, body);
+        Assert.All(forwarded, f => Assert.Equal("default/echo", f.GetProperty("service").GetString()));
+        Assert.All(forwarded, f => Assert.Equal(ServiceTopology.ClientAddress.ToString(), f.GetProperty("source").GetProperty("ip").GetString()));
+        Assert.Contains(flows, f => f.GetProperty("verdict").GetString() == "DROPPED" && f.GetProperty("drop_reason").GetString() == "no_backend");
+    }
+
+    [Fact]
+    public void Cli_status_service_list_and_observe_print_what_the_agent_knows()
+    {
+        var status = _fixture.InNode(RepoPaths.Agent, "status");
+        Assert.True(status.ExitCode == 0, status.Stderr);
+        Assert.Contains("FastPath: OK", status.Stdout);
+        Assert.Contains("ClusterMesh: disabled", status.Stdout);
+
+        var services = _fixture.InNode(RepoPaths.Agent, "service", "list", "--clustermesh-affinity");
+        Assert.True(services.ExitCode == 0, services.Stderr);
+        var lines = services.Stdout.Split('\n').Select(l => l.Trim()).ToList();
+        Assert.Matches(@"^ID\s+Frontend\s+Service Type\s+Backend$", lines[0]);
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\d+\s+10\.96\.0\.10:80/TCP\s+ClusterIP\s+1 => 10\.244\.2\.\d:8080/TCP \(active\)$"));
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^2 => 10\.244\.2\.\d:8080/TCP \(active\)$"));
+
+        var observe = _fixture.InNode(RepoPaths.Agent, "observe", "--verdict", "DROPPED");
+        Assert.True(observe.ExitCode == 0, observe.Stderr);
+        var dropLines = observe.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(dropLines);
+        Assert.All(dropLines, l => Assert.Contains(" DROPPED (TCP, no_backend)", l));
+        Assert.Contains(dropLines, l => l.Contains($"{ServiceTopology.ClientAddress}:") && l.Contains($" -> {EmptyVip}:80 service default/empty"));
+    }
+
+    [Fact]
+    public void Cli_against_an_address_nobody_listens_on_fails_and_names_the_address()
+    {
+        var result = _fixture.InNode(RepoPaths.Agent, "status", "--server", "127.0.0.1:9");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("127.0.0.1:9", result.Stderr);
+        Assert.Contains("cannot reach the fastpath agent", result.Stderr);
+    }
+}
