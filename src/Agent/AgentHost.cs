@@ -63,7 +63,7 @@ internal static class AgentHost
             {
                 mesh = MeshControl.Start(options, sources, PublishSnapshot);
             }
-            catch (ManifestException e)
+            catch (Exception e) when (e is ManifestException or FastPath.ControlPlane.Policy.PolicyParseException)
             {
                 Console.Error.WriteLine($"fastpath agent: {e.Message}");
                 return 2;

@@ -12,7 +12,8 @@ internal sealed record AgentFlags(
     string ClusterName, int ClusterId, string Devices, string? ServicesFile, string XdpMode, string XskBindMode,
     int MaglevTableSize, string MaglevHashSeed, int CtCapacity, string PinDirectory, string? BpfObject,
     string? K8sManifests = null, string? KvstoreConfig = null, string? ClusterMeshConfig = null,
-    int MaxConnectedClusters = IdentityRange.DefaultMaxConnectedClusters);
+    int MaxConnectedClusters = IdentityRange.DefaultMaxConnectedClusters,
+    bool PolicyAwareSelection = false, bool PolicyDefaultLocalCluster = false);
 
 /// <summary>A flag whose value cannot be used; the message names the flag and the allowed values.</summary>
 internal sealed class AgentOptionException(string message) : Exception(message);

@@ -9,7 +9,7 @@ namespace FastPath.Agent;
 internal static class MeshControl
 {
     /// <summary>Loads the manifests and publishes the first snapshot before returning; a bad manifest
-    /// throws <see cref="ManifestException"/> naming the file (start-up stops).</summary>
+    /// throws <see cref="ManifestException"/>, a malformed policy PolicyParseException, naming the file (start-up stops).</summary>
     public static MeshControlPlane Start(AgentOptions options, MeshSources sources, Action<ForwardingSnapshot> publish)
     {
         var plane = new MeshControlPlane(new MeshControlPlaneOptions
@@ -25,6 +25,8 @@ internal static class MeshControl
                 MaxConnectedClusters = sources.MaxConnectedClusters,
                 Log = message => AgentLog.Warn($"clustermesh: {message}"),
             },
+            PolicyAwareSelection = sources.PolicyAwareSelection,
+            PolicyDefaultLocalCluster = sources.PolicyDefaultLocalCluster,
             Log = AgentLog.Warn,
         }, publish);
         try
@@ -38,7 +40,8 @@ internal static class MeshControl
         }
         AgentLog.Info($"mesh mode: cluster {options.ClusterName} (id {options.ClusterId}), " +
             $"k8s manifests {sources.K8sManifests ?? "none"}, kvstore {sources.KvstoreConfig ?? "none"}, " +
-            $"clustermesh config {sources.ClusterMeshConfig ?? "none"}");
+            $"clustermesh config {sources.ClusterMeshConfig ?? "none"}, policy-aware selection {(sources.PolicyAwareSelection ? "on" : "off")}, " +
+            $"policy default local cluster {(sources.PolicyDefaultLocalCluster ? "on" : "off")}");
         return plane;
     }
 

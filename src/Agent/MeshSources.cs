@@ -1,6 +1,7 @@
 using FastPath.ControlPlane.Etcd;
 using FastPath.ControlPlane.Kubernetes;
 using FastPath.ControlPlane.Kvstore;
+using FastPath.ControlPlane.Policy;
 
 namespace FastPath.Agent;
 
@@ -9,9 +10,15 @@ namespace FastPath.Agent;
 /// clusters' config directory. Present when any of the three flags is given; standalone
 /// <c>--services</c> excludes <c>--k8s-manifests</c> (two owners of the same services).
 /// </summary>
+/// <param name="PolicyAwareSelection"><c>--lb-policy-aware-selection</c> (policies exist only in mesh mode).</param>
+/// <param name="PolicyDefaultLocalCluster"><c>--policy-default-local-cluster</c>.</param>
 internal sealed record MeshSources(
-    string? K8sManifests, string? KvstoreConfig, string? ClusterMeshConfig, int MaxConnectedClusters)
+    string? K8sManifests, string? KvstoreConfig, string? ClusterMeshConfig, int MaxConnectedClusters,
+    bool PolicyAwareSelection = false, bool PolicyDefaultLocalCluster = false)
 {
+    public const string PolicyAwareSelectionFlag = "--lb-policy-aware-selection";
+    public const string PolicyDefaultLocalClusterFlag = "--policy-default-local-cluster";
+
     public const string KvstoreConfigFlag = "--kvstore-config";
     public const string ClusterMeshConfigFlag = "--clustermesh-config";
     public const string MaxConnectedClustersFlag = "--max-connected-clusters";
@@ -19,7 +26,14 @@ internal sealed record MeshSources(
     public static MeshSources? Validate(AgentFlags flags)
     {
         if (flags.K8sManifests is null && flags.KvstoreConfig is null && flags.ClusterMeshConfig is null)
+        {
+            // Policies come from CiliumNetworkPolicy manifests: standalone --services has none to enforce.
+            if (flags.PolicyAwareSelection || flags.PolicyDefaultLocalCluster)
+                throw new AgentOptionException(
+                    $"{(flags.PolicyAwareSelection ? PolicyAwareSelectionFlag : PolicyDefaultLocalClusterFlag)} needs mesh mode: " +
+                    $"policies are read from CiliumNetworkPolicy manifests in {ManifestDirectorySource.Flag}");
             return null;
+        }
         if (flags.ServicesFile is not null && flags.K8sManifests is not null)
             throw new AgentOptionException(
                 $"--services and {ManifestDirectorySource.Flag} are mutually exclusive: --services is standalone mode " +
@@ -55,18 +69,25 @@ internal sealed record MeshSources(
                 throw new AgentOptionException($"{KvstoreConfigFlag}: {e.Message}");
             }
         }
-        return new MeshSources(flags.K8sManifests, flags.KvstoreConfig, flags.ClusterMeshConfig, max);
+        return new MeshSources(flags.K8sManifests, flags.KvstoreConfig, flags.ClusterMeshConfig, max,
+            flags.PolicyAwareSelection, flags.PolicyDefaultLocalCluster);
     }
 
-    /// <summary>Reads the manifests once so a bad file stops start-up before XDP is attached.</summary>
+    /// <summary>Reads the manifests (and parses their policies) once so a bad file stops start-up before XDP is attached.</summary>
     private static void CheckManifests(string directory)
     {
         var source = new ManifestDirectorySource(directory);
         try
         {
             source.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+            foreach (PolicyDocument policy in source.Current.Policies)
+                PolicyParser.ParseDocument(policy.Document, policy.Source.FileName, policy.Source.Document);
         }
         catch (ManifestException e)
+        {
+            throw new AgentOptionException($"{ManifestDirectorySource.Flag}: {e.Message}");
+        }
+        catch (PolicyParseException e)
         {
             throw new AgentOptionException($"{ManifestDirectorySource.Flag}: {e.Message}");
         }

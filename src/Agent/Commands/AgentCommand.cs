@@ -11,7 +11,7 @@ internal static class AgentCommand
         var clusterName = new Option<string>("--cluster-name") { Description = "Name of the local cluster (lowercase DNS label, <= 32 chars).", DefaultValueFactory = _ => "default" };
         var clusterId = new Option<int>("--cluster-id") { Description = "Id of the local cluster (0 standalone; 1-255, or 1-511 with --max-connected-clusters 511).", DefaultValueFactory = _ => 0 };
         var devices = new Option<string>("--devices") { Description = "Interfaces to attach XDP to, comma separated; a trailing '+' is a prefix wildcard (e.g. lxc+,eth0).", Required = true };
-        var services = new Option<string?>("--services") { Description = "Standalone mode: a YAML file of services (VIP, ports, backends, weights)." };
+        var services = new Option<string?>("--services") { Description = "Standalone mode: a YAML file of services (VIP, ports, backends, weights). No policy: CiliumNetworkPolicy needs --k8s-manifests." };
         var xdpMode = new Option<string>("--xdp-mode") { Description = "native, generic or auto (native, falling back to generic with a warning).", DefaultValueFactory = _ => "auto" };
         var xskBindMode = new Option<string>("--xsk-bind-mode") { Description = "AF_XDP bind mode: copy, zerocopy or auto.", DefaultValueFactory = _ => "auto" };
         var tableSize = new Option<int>("--bpf-lb-maglev-table-size") { Description = "Maglev table size per frontend (a prime: 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071).", DefaultValueFactory = _ => 16381 };
@@ -23,12 +23,14 @@ internal static class AgentCommand
         var kvstoreConfig = new Option<string?>("--kvstore-config") { Description = "The local cluster's etcd client YAML (endpoints, trusted-ca-file, cert-file, key-file): identities, ipcache, nodes." };
         var clusterMeshConfig = new Option<string?>("--clustermesh-config") { Description = "A directory with one etcd client YAML per remote cluster, file name = cluster name (watched)." };
         var statsAddress = new Option<string>("--stats-address") { Description = "ip:port of the stats endpoint (/healthz, /metrics, /v1/...). Binding 0.0.0.0 or :: exposes it to the network.", DefaultValueFactory = _ => Stats.StatsServer.DefaultAddress };
+        var policyAware = new Option<bool>(MeshSources.PolicyAwareSelectionFlag) { Description = "Policy (mesh mode, needs --k8s-manifests): Maglev picks only among backends the client's policy allows, instead of dropping a forbidden pick (off, as in Cilium)." };
+        var policyLocal = new Option<bool>(MeshSources.PolicyDefaultLocalClusterFlag) { Description = "Policy (mesh mode, needs --k8s-manifests): selectors without io.cilium.k8s.policy.cluster match only the local cluster (off: every cluster)." };
         var maxClusters = new Option<int>("--max-connected-clusters") { Description = "255 or 511: bounds cluster ids and the identity bit layout.", DefaultValueFactory = _ => 255 };
 
         var command = new Command("agent", "Run the per-node agent: attach XDP, forward service traffic, follow the configured sources.")
         {
             clusterName, clusterId, devices, services, xdpMode, xskBindMode, tableSize, hashSeed, ctMax, pinDir, bpfObject,
-            k8sManifests, kvstoreConfig, clusterMeshConfig, maxClusters, statsAddress,
+            k8sManifests, kvstoreConfig, clusterMeshConfig, maxClusters, policyAware, policyLocal, statsAddress,
         };
         command.SetAction(parse =>
         {
@@ -43,7 +45,7 @@ internal static class AgentCommand
                     parse.GetValue(tableSize), parse.GetValue(hashSeed)!, parse.GetValue(ctMax),
                     parse.GetValue(pinDir)!, parse.GetValue(bpfObject),
                     parse.GetValue(k8sManifests), parse.GetValue(kvstoreConfig), parse.GetValue(clusterMeshConfig),
-                    parse.GetValue(maxClusters)));
+                    parse.GetValue(maxClusters), parse.GetValue(policyAware), parse.GetValue(policyLocal)));
             }
             catch (Exception e) when (e is AgentOptionException or ConfigFileException)
             {

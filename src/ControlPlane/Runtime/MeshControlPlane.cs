@@ -5,6 +5,7 @@ using FastPath.ControlPlane.Kubernetes;
 using FastPath.ControlPlane.Kvstore;
 using FastPath.ControlPlane.Mesh;
 using FastPath.ControlPlane.Model;
+using FastPath.ControlPlane.Policy;
 using FastPath.Snapshot;
 
 namespace FastPath.ControlPlane.Runtime;
@@ -27,6 +28,7 @@ public sealed class MeshControlPlane : IAsyncDisposable
     private readonly MeshControlPlaneOptions _options;
     private readonly Action<ForwardingSnapshot> _publish;
     private readonly SnapshotCompiler _compiler;
+    private readonly PolicyInputsBuilder _policy;
     private readonly ClusterIdRegistry _registry = new();
     private readonly AutoResetEvent _dirty = new(false);
     private readonly ManualResetEventSlim _stopping = new(false);
@@ -53,6 +55,7 @@ public sealed class MeshControlPlane : IAsyncDisposable
         if (options.ClusterId > max || (kvstores && !IdentityRange.IsValidClusterId(options.ClusterId, max)))
             throw new ArgumentException($"--cluster-id {options.ClusterId}: expected 1-{max} (max-connected-clusters {max})", nameof(options));
         _compiler = new SnapshotCompiler(options.Maglev, ClusterIdOf, Log);
+        _policy = new PolicyInputsBuilder(options.ClusterName, options.PolicyDefaultLocalCluster, options.PolicyAwareSelection, Log);
     }
 
     /// <summary>Raised on the compile thread after each publish, with the time merge + compile + publish took.</summary>
@@ -85,6 +88,12 @@ public sealed class MeshControlPlane : IAsyncDisposable
         }
     }
 
+    /// <summary>The policy inputs of the last compile (compiled tables, ipcache, policy-aware selection flag).</summary>
+    public PolicyInputs Policy => _policy.Current;
+
+    /// <summary>Policy revision of the last published snapshot (bumps only when tables or ipcache really change).</summary>
+    public long PolicyRevision => _compiler.PolicyRevision;
+
     public MeshStatus Status => new(
         _local?.Status,
         _mesh is null ? [] : [.. _mesh.Statuses.Values.OrderBy(s => s.Name, StringComparer.Ordinal)],
@@ -92,11 +101,14 @@ public sealed class MeshControlPlane : IAsyncDisposable
         _mesh?.ConfigErrors ?? ImmutableDictionary<string, string>.Empty,
         Revision,
         Interlocked.Read(ref _publishes),
-        Interlocked.Read(ref _compileFailures));
+        Interlocked.Read(ref _compileFailures))
+    {
+        PolicyParseFailures = _policy.ParseFailures,
+    };
 
     /// <summary>
-    /// Loads the local objects (a bad manifest throws <see cref="ManifestException"/> naming the file:
-    /// start-up must stop), publishes the first snapshot before returning, then connects the kvstores
+    /// Loads the local objects (a bad manifest throws <see cref="ManifestException"/>, a malformed policy
+    /// <see cref="PolicyParseException"/>, each naming the file: start-up must stop), publishes the first snapshot before returning, then connects the kvstores
     /// in the background and follows every source.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -152,10 +164,13 @@ public sealed class MeshControlPlane : IAsyncDisposable
             {
                 KubernetesObjects local = KubernetesObjects;
                 ClusterState[] remotes = [.. RemoteClusters.Values];
+                // Policy depends on every cluster's identities and ipcache; the builder returns the same
+                // instance when none of that (nor the policies) changed, so it compares by reference below.
+                PolicyInputs policy = _policy.Update(local, ClusterStates, startup: force);
 
-                // Skip the compile when nothing the merge reads has changed (e.g. only identities,
-                // nodes or a status moved): same k8s snapshot, same service maps, same cluster ids.
-                object?[] inputs = Inputs(local, remotes);
+                // Skip the compile when nothing the merge or the policy reads has changed (e.g. only nodes
+                // or a status moved): same k8s snapshot, service maps, cluster ids and policy inputs.
+                object?[] inputs = Inputs(local, remotes, policy);
                 if (!force && SameInputs(inputs, _lastInputs))
                     return;
 
@@ -168,7 +183,7 @@ public sealed class MeshControlPlane : IAsyncDisposable
 
                 long revision = Interlocked.Read(ref _revision) + 1;
                 DesiredState desired = MeshMerger.Merge(_options.ClusterName, local, remotes, revision);
-                ForwardingSnapshot snapshot = _compiler.Compile(desired);
+                ForwardingSnapshot snapshot = _compiler.Compile(desired, policy);
                 _publish(snapshot);
                 _lastInputs = inputs;
                 Interlocked.Exchange(ref _revision, revision);
@@ -184,11 +199,12 @@ public sealed class MeshControlPlane : IAsyncDisposable
         }
     }
 
-    private static object?[] Inputs(KubernetesObjects local, ClusterState[] remotes)
+    private static object?[] Inputs(KubernetesObjects local, ClusterState[] remotes, PolicyInputs policy)
     {
         Array.Sort(remotes, (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        var inputs = new object?[1 + remotes.Length * 2];
+        var inputs = new object?[2 + remotes.Length * 2];
         inputs[0] = local;
+        inputs[^1] = policy;
         for (int i = 0; i < remotes.Length; i++)
         {
             inputs[1 + 2 * i] = remotes[i].Services;

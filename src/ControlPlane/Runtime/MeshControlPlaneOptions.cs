@@ -36,6 +36,14 @@ public sealed record MeshControlPlaneOptions
     /// <summary>Safety-net rescan period of the config directory; 10 s when null.</summary>
     public TimeSpan? ConfigRescanInterval { get; init; }
 
+    /// <summary><c>--policy-default-local-cluster</c>: peer selectors without a cluster label match only the
+    /// local cluster. Off by default: they match every cluster (the seeds' behaviour, SPEC §7).</summary>
+    public bool PolicyDefaultLocalCluster { get; init; }
+
+    /// <summary><c>--lb-policy-aware-selection</c>: Maglev picks only among backends the client may reach.
+    /// Off by default, as in Cilium (a forbidden pick is dropped).</summary>
+    public bool PolicyAwareSelection { get; init; }
+
     /// <summary>Operator messages (compile failures, skipped frontends); stderr when null.</summary>
     public Action<string>? Log { get; init; }
 }

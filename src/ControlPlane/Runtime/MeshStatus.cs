@@ -21,6 +21,9 @@ public sealed record MeshStatus(
     long Publishes,
     long CompileFailures)
 {
+    /// <summary>Policy document sets that failed to parse at runtime; the last good policy set stayed in force.</summary>
+    public long PolicyParseFailures { get; init; }
+
     public int ReadyRemotes => Remotes.Count(r => r.Ready);
 
     public int TotalRemotes => Remotes.Length;

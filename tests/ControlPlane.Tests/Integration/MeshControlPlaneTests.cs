@@ -161,7 +161,7 @@ public sealed class MeshControlPlaneTests : IDisposable
         Assert.Equal([Tokyo, "hk"], plane.ClusterStates.Select(c => c.Name));
         Assert.Equal(tokyoIdentity, plane.ClusterStates[0].IpCache["10.244.1.5/32"].Identity);
 
-        // A new identity changes no merge input: no new snapshot is compiled for it.
+        // A new identity changes no merge input and (no policies) no policy input: no new snapshot is compiled for it.
         long revision = plane.Revision;
         uint newIdentity = (2u << 16) + 10;
         await hkClient.PutAsync(CiliumKeys.IdentityKey(newIdentity), CiliumKeys.IdentityValue("hk", "reviews"));

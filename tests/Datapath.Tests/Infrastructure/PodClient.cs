@@ -17,11 +17,14 @@ public sealed class PodClient : IDisposable
     public EndPoint? RemoteEndPoint => _socket.RemoteEndPoint;
     public EndPoint? LocalEndPoint => _socket.LocalEndPoint;
 
-    public static PodClient Connect(NetNs pod, IPEndPoint target, TimeSpan timeout)
+    /// <param name="source">A second address of the pod to connect from (another identity in the ipcache); null = the route's.</param>
+    public static PodClient Connect(NetNs pod, IPEndPoint target, TimeSpan timeout, IPAddress? source = null)
     {
         var socket = pod.RunInside(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         try
         {
+            if (source is not null)
+                socket.Bind(new IPEndPoint(source, 0));
             using var cts = new CancellationTokenSource(timeout);
             socket.ConnectAsync(target, cts.Token).AsTask().GetAwaiter().GetResult();
             return new PodClient(socket);

@@ -1,0 +1,336 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Datapath.Tests.Infrastructure;
+using FastPath.ControlPlane.Tests.Etcd;
+
+namespace Datapath.Tests;
+
+/// <summary>
+/// CiliumNetworkPolicy enforced by the real agent over veth with real TCP (issue 4). Two etcds run
+/// inside the node netns (where the agent's 127.0.0.1 is): the local cluster tokyo's kvstore
+/// (<c>--kvstore-config</c>) and hk's (<c>--clustermesh-config</c>); identities and ipcache entries are
+/// Cilium's JSON (SPEC §4):
+/// <code>
+///   client netns  eth0 10.244.1.10 netshoot (65543)   ──veth──► node netns: agent (tokyo, id 1), etcd tokyo + etcd hk
+///                 eth0 10.244.1.11 intruder (65545)                │ XDP on c{id}, b{id}+
+///                                                                  ├──► backend 0 10.244.2.1 "hk-0"    bookstore@hk (131081)  ┐ hk's etcd
+///                                                                  ├──► backend 1 10.244.2.2 "hk-1"    bookstore@hk           ┘ exports them
+///                                                                  ├──► backend 2 10.244.2.3 "tokyo-0" bookstore@tokyo (65544) ┐ local
+///                                                                  └──► backend 3 10.244.2.4 "tokyo-1" bookstore@tokyo         ┘ EndpointSlice
+///   VIP 10.96.0.10:80 = global Service bookstore (affinity none) → 8080
+/// </code>
+/// A dropped SYN shows as a connect that times out; every round is bounded in count and time.
+/// </summary>
+public sealed class PolicyForwardingTests
+{
+    private const uint Netshoot = (1u << 16) + 7, TokyoBookstore = (1u << 16) + 8, Intruder = (1u << 16) + 9;
+    private const uint HkBookstore = (2u << 16) + 9;
+    private static readonly IPAddress IntruderAddress = IPAddress.Parse("10.244.1.11");
+    private static readonly IPEndPoint Vip = new(ServiceTopology.Vip, 80);
+    private static readonly TimeSpan ConvergeTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromMilliseconds(300);
+    private static readonly string[] HkPods = ["hk-0", "hk-1"];
+    private static readonly string[] TokyoPods = ["tokyo-0", "tokyo-1"];
+
+    /// <summary>Seed 000: netshoot may reach bookstore (on 8080) in tokyo only, or in any cluster.</summary>
+    private static string EgressPolicy(string? cluster) => $"""
+        apiVersion: "cilium.io/v2"
+        kind: CiliumNetworkPolicy
+        metadata:
+          name: allow-netshoot-to-bookstore
+        spec:
+          endpointSelector:
+            matchLabels:
+              app: netshoot
+          egress:
+          - toEndpoints:
+            - matchLabels:
+                app: bookstore
+        {(cluster is null ? "" : $"        io.cilium.k8s.policy.cluster: {cluster}\n")}
+        """;
+
+    /// <summary>Seed 004-style L4 ingress: bookstore accepts 8080/TCP from netshoot (any cluster) only.</summary>
+    private const string IngressPolicy = """
+        apiVersion: "cilium.io/v2"
+        kind: CiliumNetworkPolicy
+        metadata:
+          name: protected-bookstore
+        spec:
+          endpointSelector:
+            matchLabels:
+              app: bookstore
+          ingress:
+          - fromEndpoints:
+            - matchLabels:
+                app: netshoot
+            toPorts:
+            - ports:
+              - port: "8080"
+                protocol: TCP
+
+        """;
+
+    private sealed class PolicySetup : IDisposable
+    {
+        private readonly List<PodServers> _servers = new();
+        public ServiceTopology Topology { get; }
+        public EtcdServer? Tokyo { get; }
+        public EtcdServer? Hk { get; }
+        public AgentProcess? Agent { get; }
+        public string Root { get; }
+        public string PolicyFile => Path.Combine(Root, "manifests", "policy.yaml");
+
+        public PolicySetup(string policy, params string[] extraAgentArgs)
+        {
+            Topology = ServiceTopology.Create(4);
+            Root = Path.Combine(Path.GetTempPath(), $"fp-pol-{Topology.Id}");
+            try
+            {
+                string manifests = Path.Combine(Root, "manifests");
+                string meshDir = Path.Combine(Root, "clustermesh");
+                Directory.CreateDirectory(manifests);
+                Directory.CreateDirectory(meshDir);
+                for (int i = 0; i < 4; i++)
+                    _servers.Add(PodServers.Start(Topology.Backends[i], i < 2 ? HkPods[i] : TokyoPods[i - 2]));
+
+                // The intruder: a second address on the client pod, routed back by the node.
+                Topology.Client.Exec("ip", "addr", "add", $"{IntruderAddress}/32", "dev", "eth0");
+                Topology.Node.Exec("ip", "route", "add", $"{IntruderAddress}/32", "dev", Topology.ClientLink);
+
+                Tokyo = new EtcdServer($"pol-tk-{Topology.Id}", netns: Topology.Node.Name);
+                PutIdentity(Tokyo, Netshoot, "tokyo", "netshoot");
+                PutIdentity(Tokyo, Intruder, "tokyo", "intruder");
+                PutIdentity(Tokyo, TokyoBookstore, "tokyo", "bookstore");
+                PutIp(Tokyo, ServiceTopology.ClientAddress, Netshoot);
+                PutIp(Tokyo, IntruderAddress, Intruder);
+                PutIp(Tokyo, ServiceTopology.BackendAddress(2), TokyoBookstore);
+                PutIp(Tokyo, ServiceTopology.BackendAddress(3), TokyoBookstore);
+                string kvstore = Tokyo.WriteClientConfig(Path.Combine(Root, "kvstore.yaml"));
+
+                Hk = new EtcdServer($"pol-hk-{Topology.Id}", netns: Topology.Node.Name);
+                Hk.Etcdctl("put", "cilium/cluster-config/hk",
+                    "{\"id\":2,\"capabilities\":{\"syncedCanaries\":false,\"maxConnectedClusters\":255,\"cached\":false}}");
+                Hk.Etcdctl("put", "cilium/state/services/v1/hk/default/bookstore", HkService());
+                PutIdentity(Hk, HkBookstore, "hk", "bookstore");
+                PutIp(Hk, ServiceTopology.BackendAddress(0), HkBookstore);
+                PutIp(Hk, ServiceTopology.BackendAddress(1), HkBookstore);
+                Hk.WriteClientConfig(Path.Combine(meshDir, "hk"));
+
+                File.WriteAllText(Path.Combine(manifests, "services.yaml"), ServiceAndSlice());
+                File.WriteAllText(PolicyFile, policy);
+                Agent = AgentProcess.Start(Topology.Node,
+                    ["--cluster-name", "tokyo", "--cluster-id", "1",
+                     "--k8s-manifests", manifests, "--kvstore-config", kvstore, "--clustermesh-config", meshDir,
+                     "--devices", Topology.AgentDevices, "--xdp-mode", "native",
+                     "--bpf-pin-dir", $"/sys/fs/bpf/fastpath-{Topology.Id}", .. extraAgentArgs]);
+                Agent.WaitForLog("ClusterMesh: 1/1 remote clusters ready", ConvergeTimeout);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            Agent?.Dispose();
+            Hk?.Dispose();
+            Tokyo?.Dispose();
+            foreach (var server in _servers)
+                server.Dispose();
+            Topology.Dispose();
+            try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public void Seed_000_with_affinity_none_drops_the_connections_maglev_sends_to_the_other_clusters_bookstore()
+    {
+        using var setup = new PolicySetup(EgressPolicy("tokyo"));
+        // Converged once hk's pods (reachable without policy) are no longer answering.
+        Round last = WaitForRound(setup, r => r.Failed > 0 && r.Answered.IsSubsetOf(TokyoPods) && r.Answered.Count > 0,
+            "policy in force: drops, tokyo answers only");
+
+        Round round = RunRound(setup, 40, ServiceTopology.ClientAddress);
+        Assert.True(round.Failed >= 1, $"expected some dropped connections, got {round}; converged on {last}");
+        Assert.True(round.Succeeded >= 1, $"expected some answered connections, got {round}");
+        Assert.Subset(new SortedSet<string>(TokyoPods), round.Answered);
+    }
+
+    [Fact]
+    public void Seed_000_with_policy_aware_selection_answers_every_connection_from_tokyo()
+    {
+        using var setup = new PolicySetup(EgressPolicy("tokyo"), "--lb-policy-aware-selection");
+        WaitForRound(setup, r => r.Failed == 0 && r.Answered.SetEquals(TokyoPods), "tokyo's pods only, no drops");
+
+        Round round = RunRound(setup, 40, ServiceTopology.ClientAddress);
+        Assert.Equal(0, round.Failed);
+        Assert.Equal(40, round.Succeeded);
+        Assert.Equal(TokyoPods, round.Answered);
+    }
+
+    [Fact]
+    public void An_l4_ingress_policy_admits_the_allowed_identity_and_drops_another()
+    {
+        using var setup = new PolicySetup(IngressPolicy);
+        // Converged once the intruder is dropped; netshoot reaches both clusters' backends.
+        WaitForRound(setup, r => r.Succeeded == 0, "intruder dropped", IntruderAddress, count: 4);
+
+        Round allowed = RunRound(setup, 24, ServiceTopology.ClientAddress);
+        Assert.Equal(0, allowed.Failed);
+        Assert.Equal([.. HkPods, .. TokyoPods], allowed.Answered);
+        Round denied = RunRound(setup, 8, IntruderAddress);
+        Assert.Equal(0, denied.Succeeded);
+    }
+
+    [Fact]
+    public void A_policy_change_stops_an_open_connection_that_becomes_forbidden_and_keeps_an_allowed_one()
+    {
+        using var setup = new PolicySetup(EgressPolicy(cluster: null));
+        WaitForRound(setup, r => r.Failed == 0 && r.Answered.SetEquals([.. HkPods, .. TokyoPods]), "every pod answers (any-cluster policy)");
+
+        PodClient? toHk = null, toTokyo = null;
+        try
+        {
+            for (int i = 0; i < 64 && (toHk is null || toTokyo is null); i++)
+            {
+                var client = PodClient.Connect(setup.Topology.Client, Vip, TimeSpan.FromSeconds(1));
+                PodReply? reply = client.Ask($"open-{i}", TimeSpan.FromSeconds(1));
+                if (reply is { } r && HkPods.Contains(r.Backend) && toHk is null)
+                    toHk = client;
+                else if (reply is { } t && TokyoPods.Contains(t.Backend) && toTokyo is null)
+                    toTokyo = client;
+                else
+                    client.Dispose();
+            }
+            Assert.True(toHk is not null && toTokyo is not null, "no connection landed on each cluster in 64 tries");
+
+            File.WriteAllText(setup.PolicyFile + ".tmp", EgressPolicy("tokyo"));
+            File.Move(setup.PolicyFile + ".tmp", setup.PolicyFile, overwrite: true);
+
+            // The hk connection stops answering once the new policy is published; the tokyo one never does.
+            var clock = Stopwatch.StartNew();
+            bool hkStopped = false;
+            for (int i = 0; clock.Elapsed < ConvergeTimeout && !hkStopped; i++)
+            {
+                Assert.True(toTokyo!.Ask($"tokyo-{i}", TimeSpan.FromSeconds(1)) is { } answer && TokyoPods.Contains(answer.Backend),
+                    $"the allowed tokyo connection stopped answering at exchange {i}\nagent log:\n{setup.Agent!.Log}");
+                hkStopped = toHk!.Ask($"hk-{i}", TimeSpan.FromSeconds(1)) is null;
+                Thread.Sleep(100);
+            }
+            Assert.True(hkStopped, $"the hk connection kept answering after the policy change\nagent log:\n{setup.Agent!.Log}");
+            for (int i = 0; i < 5; i++)
+                Assert.NotNull(toTokyo!.Ask($"after-{i}", TimeSpan.FromSeconds(1)));
+        }
+        finally
+        {
+            toHk?.Dispose();
+            toTokyo?.Dispose();
+        }
+    }
+
+    private sealed record Round(int Succeeded, int Failed, SortedSet<string> Answered)
+    {
+        public override string ToString() => $"{Succeeded} answered by [{string.Join(", ", Answered)}], {Failed} failed";
+    }
+
+    /// <summary>Opens <paramref name="count"/> connections through the VIP from <paramref name="source"/>,
+    /// each with a short connect timeout (a dropped SYN is a timeout), one exchange each.</summary>
+    private static Round RunRound(PolicySetup setup, int count, IPAddress source)
+    {
+        var answered = new SortedSet<string>(StringComparer.Ordinal);
+        int ok = 0, failed = 0;
+        for (int i = 0; i < count; i++)
+        {
+            try
+            {
+                using var client = PodClient.Connect(setup.Topology.Client, Vip, ConnectTimeout, source);
+                if (client.Ask($"policy-{i}", TimeSpan.FromSeconds(1)) is { } reply)
+                {
+                    answered.Add(reply.Backend);
+                    ok++;
+                }
+                else
+                {
+                    failed++;
+                }
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
+            {
+                failed++;
+            }
+        }
+        return new Round(ok, failed, answered);
+    }
+
+    private static Round WaitForRound(PolicySetup setup, Func<Round, bool> done, string what, IPAddress? source = null, int count = 24)
+    {
+        var clock = Stopwatch.StartNew();
+        Round? last = null;
+        while (clock.Elapsed < ConvergeTimeout)
+        {
+            last = RunRound(setup, count, source ?? ServiceTopology.ClientAddress);
+            if (done(last))
+                return last;
+            Thread.Sleep(200);
+        }
+        throw new TimeoutException($"timed out after {ConvergeTimeout.TotalSeconds} s waiting for {what}: last round {last}\nagent log:\n{setup.Agent!.Log}");
+    }
+
+    private static void PutIdentity(EtcdServer etcd, uint id, string cluster, string app) =>
+        etcd.Etcdctl("put", $"cilium/state/identities/v1/id/{id}",
+            $"k8s:app={app};k8s:io.cilium.k8s.policy.cluster={cluster};k8s:io.kubernetes.pod.namespace=default;");
+
+    private static void PutIp(EtcdServer etcd, IPAddress ip, uint id) =>
+        etcd.Etcdctl("put", $"cilium/state/ip/v1/default/{ip}",
+            $"{{\"IP\":\"{ip}\",\"Mask\":null,\"HostIP\":\"10.244.0.1\",\"ID\":{id},\"Key\":0,\"Metadata\":\"\",\"K8sNamespace\":\"default\",\"K8sPodName\":\"pod-{ip}\"}}");
+
+    /// <summary>Cilium's cluster-service JSON (SPEC §4) for hk: hk-0 and hk-1 on 8080, port name "".</summary>
+    private static string HkService() =>
+        "{\"cluster\":\"hk\",\"namespace\":\"default\",\"name\":\"bookstore\"," +
+        "\"frontends\":{\"10.104.65.103\":{\"\":{\"Protocol\":\"TCP\",\"Port\":8080}}}," +
+        $"\"backends\":{{\"{ServiceTopology.BackendAddress(0)}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":8080}}}}," +
+        $"\"{ServiceTopology.BackendAddress(1)}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":8080}}}}}}," +
+        "\"labels\":{},\"selector\":{\"app\":\"bookstore\"},\"includeExternal\":true,\"shared\":true,\"clusterID\":2}";
+
+    private static string ServiceAndSlice() => $"""
+        apiVersion: v1
+        kind: Service
+        metadata:
+          annotations:
+            service.cilium.io/global: "true"
+          name: bookstore
+          namespace: default
+        spec:
+          clusterIP: {ServiceTopology.Vip}
+          ports:
+          - port: 80
+            protocol: TCP
+            targetPort: {PodServers.TcpPort}
+          type: ClusterIP
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        addressType: IPv4
+        metadata:
+          labels:
+            kubernetes.io/service-name: bookstore
+          name: bookstore-local
+          namespace: default
+        endpoints:
+        - addresses:
+          - {ServiceTopology.BackendAddress(2)}
+          conditions:
+            ready: true
+        - addresses:
+          - {ServiceTopology.BackendAddress(3)}
+          conditions:
+            ready: true
+        ports:
+        - port: {PodServers.TcpPort}
+          protocol: TCP
+
+        """;
+}
