@@ -1,0 +1,63 @@
+# One measurement point and one wrk run. Sourced by perf/run.sh.
+#
+# run_point SYSTEM LABEL RATE SECONDS FLOWS NEW_FLOWS_PER_S
+#   Starts pf_sink (XDP counter) on the sink, snapshots CPU counters, runs pf_gen pinned to
+#   $GEN_CPU for SECONDS, lets the path drain, snapshots again, stops the sink. Prints one
+#   `result:` line and appends the same fields to $RESULTS (TSV). SYSTEM "generator" sends over
+#   the direct d0 → d1 link (the generator's own ceiling); any other system through the node.
+#   Figures (per delivered packet):
+#     sut_ns     CPU time of the userspace forwarder's threads (schedstat), 0 for kernel paths
+#     softirq_ns system-wide softirq time (/proc/stat), every CPU, every namespace
+RESULT_FIELDS="system label offered_pps sent delivered seconds delivered_pps loss_pct sut_ns softirq_ns load1"
+
+run_point() {
+  local system=$1 label=$2 rate=$3 secs=$4 flows=$5 newflows=$6
+  local gen_if=eth0 sink_if=eth0 dst_mac
+  if [[ $system == generator ]]; then
+    gen_if=d0 sink_if=d1 dst_mac=$(mac_of "$NS_SINK" d1)
+  else
+    dst_mac=$(mac_of "$NS_NODE" "$LINK_GEN")
+  fi
+  spawn_bg "$WORK/sink.log" "$NS_SINK" "$OUT/pf_sink" "$OUT/pf_xdp.bpf.o" "$sink_if" "$((${secs%.*} + 30))"
+  local sink_pid=$SPAWNED_PID
+  wait_for_line "$WORK/sink.log" "sink: ready" 10
+
+  local cpu0 soft0 cpu1 soft1 gen_out
+  cpu0=$(proc_cpu_ns "$SUT_PID") soft0=$(softirq_ns)
+  gen_out=$(nsx "$NS_GEN" taskset -c "$GEN_CPU" timeout $((${secs%.*} + 10)) "$OUT/pf_gen" -i "$gen_if" -m "$dst_mac" \
+    -v "$VIP" -p 53 -r "$rate" -t "$secs" -f "$flows" -n "$newflows") || die "pf_gen failed: $gen_out"
+  sleep 0.3 # frames still in rings and backlogs
+  cpu1=$(proc_cpu_ns "$SUT_PID") soft1=$(softirq_ns)
+  stop_pid "$sink_pid"
+  local delivered
+  delivered=$(sed -n 's/^sink: packets=\([0-9]*\).*/\1/p' "$WORK/sink.log")
+  [[ -n $delivered ]] || die "pf_sink printed no count: $(cat "$WORK/sink.log")"
+
+  local sent seconds
+  sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$gen_out")
+  seconds=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$gen_out")
+  local line
+  line=$(awk -v s="$system" -v l="$label" -v r="$rate" -v sent="$sent" -v d="$delivered" -v t="$seconds" \
+    -v c0="$cpu0" -v c1="$cpu1" -v q0="$soft0" -v q1="$soft1" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+      dd = d > 0 ? d : 1
+      printf "%s\t%s\t%s\t%d\t%d\t%.3f\t%.0f\t%.2f\t%.0f\t%.0f\t%s\n", s, l, (r > 0 ? r : "max"), sent, d, t,
+        d / t, (sent > 0 ? 100 * (sent - d) / sent : 0), (c1 - c0) / dd, (q1 - q0) / dd, load }')
+  printf '%s\n' "$line" >>"$RESULTS"
+  # shellcheck disable=SC2086
+  paste -d= <(tr ' ' '\n' <<<"$RESULT_FIELDS") <(tr '\t' '\n' <<<"$line") | tr '\n' ' ' | sed 's/^/result: /; s/ $/\n/'
+}
+
+# run_wrk SYSTEM URL SECONDS CONNECTIONS: wrk from the generator namespace; appends
+# system, requests/s, p50, p99 (ms) to $WRK_RESULTS and prints a `wrk:` line.
+run_wrk() {
+  local system=$1 url=$2 secs=$3 conns=$4 out
+  out=$(nsx "$NS_GEN" taskset -c "$GEN_CPU" timeout $((secs + 15)) wrk -t1 -c"$conns" -d"${secs}s" --timeout 2s --latency "$url" 2>&1) ||
+    { log "wrk against $system failed: $out"; out=""; }
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  errors=$(awk '/Socket errors|Non-2xx/ { print }' <<<"$out" | tr '\n' ' ')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$system" "$url" "${rps:-0}" "${p50:-n/a}" "${p99:-n/a}" "${errors:-none}" >>"$WRK_RESULTS"
+  echo "wrk: system=$system url=$url requests_per_s=${rps:-0} p50=${p50:-n/a} p99=${p99:-n/a} errors=${errors:-none}"
+}
