@@ -21,6 +21,7 @@ source "$HARNESS/topology.sh"
 source "$HARNESS/systems.sh"
 source "$HARNESS/measure.sh"
 source "$HARNESS/report.sh"
+source "$HARNESS/full.sh"
 
 MODE=full RATE=20000 POINT_SECONDS=3
 while (($#)); do
@@ -79,7 +80,7 @@ if [[ $MODE == smoke ]]; then
   spawn_bg "$WORK/http.log" "$NS_SINK" "$OUT/pf_http" 8080 120
   wait_for_line "$WORK/http.log" "http: ready" 10
   for system in generator fwd fastpath nft routing; do
-    [[ $system != generator ]] && "sut_start_$system"
+    [[ $system != generator ]] && sut_start "$system"
     run_point "$system" smoke "$SMOKE_RATE" "$SMOKE_SECONDS" 64 0
     [[ -n $SUT_HTTP_URL ]] && run_wrk "$system" "$SUT_HTTP_URL" 1 4
     sut_stop

@@ -7,6 +7,11 @@ die() { printf 'perf/run.sh: %s\n' "$*" >&2; exit 1; }
 # Processes the harness started (pids), stopped by harness_cleanup; never anything else.
 HARNESS_PIDS=()
 
+# Niceness of the generator and of userspace forwarders under test: the machine may be shared,
+# and kernel paths run in softirq, which niceness does not touch; -5 keeps a userspace forwarder
+# from being measured as "slow" only because a neighbour held its CPU. Same for every system.
+NICE=-5
+
 # nsx NS CMD...: run inside a namespace the harness created.
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 

@@ -17,7 +17,7 @@ sut_stop() {
 sut_start_fwd() {
   local mac
   mac=$(mac_of "$NS_SINK" eth0)
-  spawn_bg "$WORK/fwd.log" "$NS_NODE" taskset -c "$SUT_CPU" "$OUT/pf_fwd" "$OUT/pf_xdp.bpf.o" \
+  spawn_bg "$WORK/fwd.log" "$NS_NODE" nice -n "$NICE" taskset -c "$SUT_CPU" "$OUT/pf_fwd" "$OUT/pf_xdp.bpf.o" \
     "$LINK_GEN" "$LINK_SINK" "$mac" "$SUT_MAX_SECONDS"
   SUT_PID=$SPAWNED_PID
   wait_for_line "$WORK/fwd.log" "fwd: ready" 10
@@ -43,13 +43,13 @@ fastpath_services_yaml() {
 }
 
 # (b) FastPath: bin/fastpath agent, standalone (services file), native XDP on both node links.
-# sut_start_fastpath [SERVICES] [BACKENDS] [CT_CAPACITY]
+# sut_start_fastpath [SERVICES] [BACKENDS] [CT_CAPACITY] [MAGLEV_TABLE_SIZE]
 sut_start_fastpath() {
-  local services=${1:-1} backends=${2:-1} ct=${3:-262144}
+  local services=${1:-1} backends=${2:-1} ct=${3:-262144} maglev=${4:-16381}
   fastpath_services_yaml "$services" "$backends" >"$WORK/services.yaml"
-  spawn_bg "$WORK/agent.log" "$NS_NODE" taskset -c "$SUT_CPU" "$FASTPATH" agent \
+  spawn_bg "$WORK/agent.log" "$NS_NODE" nice -n "$NICE" taskset -c "$SUT_CPU" "$FASTPATH" agent \
     --devices "$LINK_GEN,$LINK_SINK" --services "$WORK/services.yaml" --xdp-mode native \
-    --bpf-ct-global-max "$ct" --bpf-pin-dir "/sys/fs/bpf/fastpath-perf-$RID"
+    --bpf-ct-global-max "$ct" --bpf-lb-maglev-table-size "$maglev" --bpf-pin-dir "/sys/fs/bpf/fastpath-perf-$RID"
   SUT_PID=$SPAWNED_PID
   SUT_CLEANUP+=("rm -rf /sys/fs/bpf/fastpath-perf-$RID")
   wait_for_line "$WORK/agent.log" "published snapshot revision 1" 60
@@ -99,4 +99,11 @@ sut_start_routing() {
   nsx "$NS_NODE" ip route add "$VIP"/32 via "$(backend_addr 0)" dev "$LINK_SINK"
   SUT_CLEANUP+=("nsx $NS_NODE ip route del $VIP/32")
   SUT_HTTP_URL="http://$(backend_addr 0):8080/"
+}
+
+# sut_start SYSTEM [ARGS...]: start a system and wait until probes get through it.
+sut_start() {
+  local system=$1; shift
+  "sut_start_$system" "$@"
+  wait_path_ready "$system"
 }

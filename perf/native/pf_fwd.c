@@ -31,6 +31,7 @@
 #define PF_RING 2048u
 #define PF_BATCH 64u
 #define PF_IDLE_POLL_MS 100
+#define PF_KICKS_PER_BATCH (PF_BATCH / 32 + 2)
 
 static struct xsk_ring_prod fill_in, fill_out, tx_out;
 static struct xsk_ring_cons comp_in, comp_out, rx_in;
@@ -44,6 +45,20 @@ static int own_mac(const char *ifname, uint8_t mac[6])
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);
 	return err;
+}
+
+/* Copy mode transmits only inside sendto, and at most 32 frames per call (the kernel's
+ * TX_BATCH_SIZE; it answers EAGAIN while more wait): kick until the ring is empty, bounded. */
+static void kick_tx(int fd)
+{
+	for (uint32_t i = 0; i < PF_KICKS_PER_BATCH; i++) {
+		if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			return;
+		if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS)
+			pf_die("pf_fwd: TX kick failed: %s", strerror(errno));
+		if (errno != EAGAIN)
+			return;
+	}
 }
 
 /* Completed TX frames go back to IN's fill ring: the only way frames return to the receiver. */
@@ -148,9 +163,7 @@ int main(int argc, char **argv)
 		xsk_ring_prod__submit(&tx_out, room);
 		xsk_ring_cons__release(&rx_in, got);
 		forwarded += room;
-		/* Copy mode transmits only inside sendto: one kick per batch. */
-		if (sendto(xout_fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN && errno != EBUSY && errno != ENOBUFS)
-			pf_die("pf_fwd: TX kick failed: %s", strerror(errno));
+		kick_tx(xout_fd);
 		recycle_completions();
 	}
 	bpf_xdp_detach(in_index, XDP_FLAGS_DRV_MODE, NULL);

@@ -4,12 +4,13 @@
  * for a bounded time, through a raw AF_PACKET socket (sendmmsg, PACKET_QDISC_BYPASS).
  *
  *   pf_gen -i IFNAME -m DST_MAC -v VIP -p PORT [-r PPS (0 = as fast as possible)] [-t SECONDS]
- *          [-f FLOWS] [-n NEW_FLOWS_PER_S] [-b BATCH]
+ *          [-f FLOWS] [-n NEW_FLOWS_PER_S] [-b BATCH] [-g TAG] [-c COUNT]
  *
  * Flow k (0 ≤ k) is source 10.244.1.10 + k / 60000, source port 1024 + k % 60000. Packets walk
  * a window of FLOWS consecutive flows round-robin; with -n the window's start advances by
  * NEW_FLOWS_PER_S per second, so that many flows per second are new to the system under test.
- * Payloads describe themselves: 8 bytes packet number, 4 bytes flow number, 4 bytes magic.
+ * Payloads describe themselves: 8 bytes packet number, 4 bytes flow number, 4 bytes point tag
+ * (-g, default "FPG1"; pf_sink counts only its own point's tag).
  * At the end it prints one line:  gen: sent=<n> seconds=<s> pps=<n> flows=<n> new_flows=<n>
  */
 #include <arpa/inet.h>
@@ -27,7 +28,7 @@
 #define PF_PAYLOAD_BYTES 16
 #define PF_FRAME_BYTES (14 + 20 + 8 + PF_PAYLOAD_BYTES)
 #define PF_PORTS_PER_ADDRESS 60000
-#define PF_MAGIC 0x46504731u /* "FPG1" */
+#define PF_DEFAULT_TAG 0x46504731u /* "FPG1" */
 #define PF_IDLE_SLEEP_NS 50000ull /* 50 µs: rate pacing granularity */
 
 struct frame {
@@ -53,7 +54,7 @@ static uint32_t sum16(const void *data, size_t len, uint32_t sum)
 
 /* Writes IP + UDP headers and payload for flow `flow`, packet `seq` (checksums complete:
  * the path under test must see what a NIC would hand it). */
-static void fill(struct frame *f, uint32_t vip_be, uint16_t port, uint64_t flow, uint64_t seq)
+static void fill(struct frame *f, uint32_t vip_be, uint16_t port, uint64_t flow, uint64_t seq, uint32_t tag)
 {
 	struct iphdr *ip = (struct iphdr *)(f->bytes + 14);
 	struct udphdr *udp = (struct udphdr *)(ip + 1);
@@ -71,10 +72,10 @@ static void fill(struct frame *f, uint32_t vip_be, uint16_t port, uint64_t flow,
 	udp->len = htons(8 + PF_PAYLOAD_BYTES);
 	udp->check = 0;
 	uint64_t seq_be = __builtin_bswap64(seq);
-	uint32_t flow_be = htonl((uint32_t)flow), magic_be = htonl(PF_MAGIC);
+	uint32_t flow_be = htonl((uint32_t)flow), tag_be = htonl(tag);
 	memcpy(payload, &seq_be, 8);
 	memcpy(payload + 8, &flow_be, 4);
-	memcpy(payload + 12, &magic_be, 4);
+	memcpy(payload + 12, &tag_be, 4);
 
 	uint32_t sum = sum16(&ip->saddr, 8, 0) + IPPROTO_UDP + 8 + PF_PAYLOAD_BYTES;
 	sum = sum16(udp, 8 + PF_PAYLOAD_BYTES, sum);
@@ -86,10 +87,11 @@ int main(int argc, char **argv)
 {
 	const char *ifname = NULL, *mac_text = NULL, *vip_text = NULL;
 	double rate = 0, seconds = 1;
-	uint64_t flows = 1024, new_per_s = 0;
+	uint64_t flows = 1024, new_per_s = 0, limit = UINT64_MAX; /* -c: stop after COUNT packets */
 	int port = 53, batch = 64, opt;
+	uint32_t tag = PF_DEFAULT_TAG;
 
-	while ((opt = getopt(argc, argv, "i:m:v:p:r:t:f:n:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:m:v:p:r:t:f:n:b:g:c:")) != -1) {
 		switch (opt) {
 		case 'i': ifname = optarg; break;
 		case 'm': mac_text = optarg; break;
@@ -100,7 +102,9 @@ int main(int argc, char **argv)
 		case 'f': flows = strtoull(optarg, NULL, 10); break;
 		case 'n': new_per_s = strtoull(optarg, NULL, 10); break;
 		case 'b': batch = atoi(optarg); break;
-		default: pf_die("usage: pf_gen -i IFNAME -m DST_MAC -v VIP -p PORT [-r PPS] [-t S] [-f FLOWS] [-n NEW/S] [-b BATCH]");
+		case 'g': tag = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'c': limit = strtoull(optarg, NULL, 10); break;
+		default: pf_die("usage: pf_gen -i IFNAME -m DST_MAC -v VIP -p PORT [-r PPS] [-t S] [-f FLOWS] [-n NEW/S] [-b BATCH] [-g TAG] [-c COUNT]");
 		}
 	}
 	uint8_t dst_mac[6], src_mac[6];
@@ -145,7 +149,11 @@ int main(int argc, char **argv)
 	uint64_t start = pf_now_ns(), end = start + (uint64_t)(seconds * PF_NS_PER_S);
 	uint64_t sent = 0, failed = 0, now = start;
 	while (!pf_stop && (now = pf_now_ns()) < end) {
+		if (sent >= limit)
+			break;
 		uint64_t want = (uint64_t)batch;
+		if (limit - sent < want)
+			want = limit - sent;
 		if (rate > 0) {
 			uint64_t due = (uint64_t)((double)(now - start) * rate / PF_NS_PER_S) + 1;
 			if (due <= sent) {
@@ -159,7 +167,7 @@ int main(int argc, char **argv)
 		uint64_t window = new_per_s ? (now - start) * new_per_s / PF_NS_PER_S : 0;
 		for (uint64_t i = 0; i < want; i++) {
 			uint64_t seq = sent + i;
-			fill(&frames[i], vip.s_addr, (uint16_t)port, window + seq % flows, seq);
+			fill(&frames[i], vip.s_addr, (uint16_t)port, window + seq % flows, seq, tag);
 		}
 		int n = sendmmsg(fd, msgs, (unsigned int)want, 0);
 		if (n < 0) {

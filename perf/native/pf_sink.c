@@ -2,12 +2,16 @@
 /*
  * pf_sink — the receiver: attaches pf_count (pf_xdp.bpf.o) to IFNAME in native mode, waits until
  * SIGINT/SIGTERM or MAX_SECONDS, then prints what arrived and detaches:
- *     sink: packets=<n> bytes=<n>
+ *     sink: packets=<n> bytes=<n> stale=<n>
  * Counting in XDP (per-CPU, then dropped) keeps the receiver far cheaper than any system under
  * test, so delivered packets/s measure the path, not the sink.
  *
- *   pf_sink BPF_OBJECT IFNAME MAX_SECONDS
+ *   pf_sink BPF_OBJECT IFNAME MAX_SECONDS TAG
+ *
+ * Only frames carrying TAG (pf_gen -g) count; frames of earlier points still draining out of
+ * rings and backlogs are counted apart as stale.
  */
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -15,23 +19,23 @@
 #include <unistd.h>
 #include "pf_common.h"
 
-static void read_counts(int map_fd, uint64_t *packets, uint64_t *bytes)
+static void read_counts(int map_fd, uint64_t counts[3])
 {
 	int cpus = libbpf_num_possible_cpus();
 	uint64_t values[cpus > 0 ? cpus : 1];
-	*packets = *bytes = 0;
-	for (uint32_t key = 0; key < 2; key++) {
+	for (uint32_t key = 0; key < 3; key++) {
+		counts[key] = 0;
 		if (bpf_map_lookup_elem(map_fd, &key, values))
 			pf_die("pf_sink: reading pf_counts failed");
 		for (int c = 0; c < cpus; c++)
-			*(key ? bytes : packets) += values[c];
+			counts[key] += values[c];
 	}
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 4)
-		pf_die("usage: pf_sink BPF_OBJECT IFNAME MAX_SECONDS");
+	if (argc != 5)
+		pf_die("usage: pf_sink BPF_OBJECT IFNAME MAX_SECONDS TAG");
 	int ifindex = (int)if_nametoindex(argv[2]);
 	double max_seconds = atof(argv[3]);
 	if (!ifindex)
@@ -42,7 +46,9 @@ int main(int argc, char **argv)
 		pf_die("pf_sink: cannot load %s (built by make -C perf/native?)", argv[1]);
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "pf_count");
 	int map_fd = bpf_object__find_map_fd_by_name(obj, "pf_counts");
-	if (!prog || map_fd < 0)
+	int tag_fd = bpf_object__find_map_fd_by_name(obj, "pf_tag");
+	uint32_t key0 = 0, tag = htonl((uint32_t)strtoul(argv[4], NULL, 0));
+	if (!prog || map_fd < 0 || tag_fd < 0 || bpf_map_update_elem(tag_fd, &key0, &tag, 0))
 		pf_die("pf_sink: %s has no pf_count/pf_counts", argv[1]);
 	int err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), XDP_FLAGS_DRV_MODE, NULL);
 	if (err)
@@ -55,10 +61,11 @@ int main(int argc, char **argv)
 	while (!pf_stop && pf_now_ns() < deadline)
 		usleep(20000);
 
-	uint64_t packets, bytes;
-	read_counts(map_fd, &packets, &bytes);
+	uint64_t counts[3];
+	read_counts(map_fd, counts);
 	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	bpf_object__close(obj);
-	printf("sink: packets=%llu bytes=%llu\n", (unsigned long long)packets, (unsigned long long)bytes);
+	printf("sink: packets=%llu bytes=%llu stale=%llu\n", (unsigned long long)counts[0],
+	       (unsigned long long)counts[1], (unsigned long long)counts[2]);
 	return 0;
 }

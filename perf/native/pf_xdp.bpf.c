@@ -20,14 +20,26 @@
 
 #define PF_PORT_LO 53
 #define PF_PORT_HI 5353
+/* Ethernet 14 + IPv4 20 + UDP 8 + packet number 8 + flow number 4: the point tag (raw bytes). */
+#define PF_TAG_OFFSET 54
 
-/* Slot 0: generator frames seen (packets); slot 1: their bytes. Per CPU: no atomics on the path. */
+/* Slot 0: generator frames of this point (packets); 1: their bytes; 2: frames of earlier points
+ * (stale, still draining from rings). Per CPU: no atomics on the path. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u64);
 } pf_counts SEC(".maps");
+
+/* Slot 0: the tag of the current measurement point (pf_sink writes it; pf_gen puts it in
+ * payload bytes 12..15). Frames with another tag are leftovers of an earlier point. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} pf_tag SEC(".maps");
 
 /* rx queue → AF_XDP socket of pf_fwd. */
 struct {
@@ -63,11 +75,24 @@ static __always_inline __u32 pf_generator_frame(struct xdp_md *ctx)
 SEC("xdp")
 int pf_count(struct xdp_md *ctx)
 {
-	__u32 len = pf_generator_frame(ctx), k0 = 0, k1 = 1;
-	__u64 *packets, *bytes;
+	__u32 len = pf_generator_frame(ctx), k0 = 0, k1 = 1, k2 = 2;
+	void *end = (void *)(long)ctx->data_end;
+	__u8 *tag_at = (__u8 *)(long)ctx->data + PF_TAG_OFFSET;
+	__u64 *packets, *bytes, *stale;
+	__u32 *want, tag;
 
 	if (!len)
 		return XDP_PASS;
+	want = bpf_map_lookup_elem(&pf_tag, &k0);
+	if ((void *)(tag_at + 4) > end || !want)
+		return XDP_DROP;
+	__builtin_memcpy(&tag, tag_at, 4);
+	if (tag != *want) {
+		stale = bpf_map_lookup_elem(&pf_counts, &k2);
+		if (stale)
+			*stale += 1;
+		return XDP_DROP;
+	}
 	packets = bpf_map_lookup_elem(&pf_counts, &k0);
 	bytes = bpf_map_lookup_elem(&pf_counts, &k1);
 	if (packets && bytes) {
