@@ -8,7 +8,7 @@
 #                         FastPath, nftables DNAT, kernel routing at max and at equal offered
 #                         load, wrk through the VIP, FastPath scaling curves; writes
 #                         perf/results/veth-harness.md and PNG plots
-#   options: --rate PPS (equal offered load, default 20000)  --seconds S (per point, default 3)
+#   options: --rate PPS (equal offered load, default 50000)  --seconds S (per point, default 3)
 #
 # Needs root, bin/fastpath (./build.sh build), clang/libbpf/libxdp, wrk; gnuplot for plots.
 set -euo pipefail
@@ -23,7 +23,7 @@ source "$HARNESS/measure.sh"
 source "$HARNESS/report.sh"
 source "$HARNESS/full.sh"
 
-MODE=full RATE=20000 POINT_SECONDS=3
+MODE=full RATE=50000 POINT_SECONDS=3
 while (($#)); do
   case $1 in
     --smoke) MODE=smoke ;;
@@ -56,8 +56,8 @@ make -s -C perf/native OUT="$OUT"
 
 RID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 WORK=$(mktemp -d /tmp/fastpath-perf-XXXXXX)
-RESULTS="$WORK/points.tsv" WRK_RESULTS="$WORK/wrk.tsv"
-: >"$RESULTS"; : >"$WRK_RESULTS"
+RESULTS="$WORK/points.tsv" WRK_RESULTS="$WORK/wrk.tsv" IDLE_RESULTS="$WORK/idle.tsv"
+: >"$RESULTS"; : >"$WRK_RESULTS"; : >"$IDLE_RESULTS"
 harness_cleanup() {
   local pid
   sut_stop 2>/dev/null || true
@@ -74,13 +74,13 @@ trap 'exit 130' INT TERM
 if (($(nproc) >= 2)); then GEN_CPU=0 SUT_CPU=1; else GEN_CPU=0 SUT_CPU=0; fi
 START=$SECONDS
 if [[ $MODE == smoke ]]; then
-  SMOKE_RATE=2000 SMOKE_SECONDS=1 SUT_MAX_SECONDS=120
+  SMOKE_RATE=2000 SMOKE_SECONDS=1 SUT_MAX_SECONDS=120 WARM_SECONDS=0
   log "smoke: run $RID, $SMOKE_RATE pps for ${SMOKE_SECONDS}s per system"
   topo_create "$RID"
   spawn_bg "$WORK/http.log" "$NS_SINK" "$OUT/pf_http" 8080 120
   wait_for_line "$WORK/http.log" "http: ready" 10
   for system in generator fwd fastpath nft routing; do
-    [[ $system != generator ]] && sut_start "$system"
+    [[ $system == generator ]] || sut_start "$system" || die "$system never forwarded the probes"
     run_point "$system" smoke "$SMOKE_RATE" "$SMOKE_SECONDS" 64 0
     [[ -n $SUT_HTTP_URL ]] && run_wrk "$system" "$SUT_HTTP_URL" 1 4
     sut_stop
@@ -90,5 +90,5 @@ if [[ $MODE == smoke ]]; then
   exit 0
 fi
 
-SUT_MAX_SECONDS=600
+SUT_MAX_SECONDS=600 WARM_SECONDS=2
 full_run

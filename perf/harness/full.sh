@@ -5,7 +5,7 @@ FULL_BUDGET_S=540          # stop starting new points after 9 minutes
 SCALING_MAGLEV_M=1021      # Maglev table size for every scaling point: 20,000 frontends × 16381
                            # slots would need 1.3 GB; one M for the whole axis keeps points comparable
 SCALING_CT_CAPACITY=4194304  # ct entries for every scaling point (two per flow: 1M flows fit)
-MAIN_FLOWS=1024
+MAIN_FLOWS=1024           # flows of every point but the ct axis
 SKIPPED=()
 
 within_budget() {
@@ -19,7 +19,10 @@ main_comparison() {
   for system in generator fwd fastpath nft routing; do
     within_budget "$system (main)" || continue
     log "main: $system"
-    [[ $system != generator ]] && sut_start "$system"
+    if [[ $system != generator ]]; then
+      sut_start "$system" || { SKIPPED+=("$system (main: never forwarded the probes)"); continue; }
+      measure_idle "$system" 2
+    fi
     run_point "$system" max 0 "$POINT_SECONDS" "$MAIN_FLOWS" 0
     run_point "$system" equal "$RATE" "$POINT_SECONDS" "$MAIN_FLOWS" 0
     [[ -n $SUT_HTTP_URL ]] && run_wrk "$system" "$SUT_HTTP_URL" "$POINT_SECONDS" 16
@@ -33,9 +36,10 @@ scaling_point() {
   within_budget "$system $axis=$x" || return 0
   log "scaling: $system $axis=$x"
   if [[ $system == fastpath ]]; then
-    sut_start fastpath "$services" "$backends" "$SCALING_CT_CAPACITY" "$SCALING_MAGLEV_M"
+    sut_start fastpath "$services" "$backends" "$SCALING_CT_CAPACITY" "$SCALING_MAGLEV_M" ||
+      { SKIPPED+=("$system $axis=$x (never forwarded the probes)"); return 0; }
   else
-    sut_start nft "$backends"
+    sut_start nft "$backends" || { SKIPPED+=("$system $axis=$x (never forwarded the probes)"); return 0; }
   fi
   if ((flows > MAIN_FLOWS)); then
     # Warm-up: touch every flow once at full speed (bounded to 15 s; probe tag, not counted) so ct holds them all;
@@ -70,6 +74,7 @@ full_run() {
   spawn_bg "$WORK/http.log" "$NS_SINK" "$OUT/pf_http" 8080 900
   wait_for_line "$WORK/http.log" "http: ready" 10
   main_comparison
+  profile_fastpath
   scaling_curves
   machine_description >"$WORK/machine-end.txt"
   write_report "$ROOT/perf/results"
@@ -82,4 +87,28 @@ machine_description() {
   echo "- kernel: $(uname -r); $(grep -q '^CONFIG_IRQ_TIME_ACCOUNTING=y' "/boot/config-$(uname -r)" 2>/dev/null && echo 'IRQ time accounting on' || echo 'no IRQ time accounting (softirq time is tick-sampled)')"
   echo "- load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- FastPath: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+}
+
+# profile_fastpath: one more equal-load point with `perf record -e cpu-clock` on the agent
+# (software clock: this VM exposes no hardware counters) and the agent writing a perf map
+# (DOTNET_PerfMapEnabled=1) so JIT-compiled frames have names. Top symbols go in the report.
+profile_fastpath() {
+  command -v perf >/dev/null || { SKIPPED+=("profile (no perf)"); return 0; }
+  within_budget "profile" || return 0
+  log "profile: fastpath at $RATE pps"
+  # W^X off: with it on, JIT code runs from a double mapping perf cannot name.
+  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+  sut_start fastpath || { unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute; SKIPPED+=("profile (never ready)"); return 0; }
+  unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
+  local agent_pid=$SUT_PID
+  perf record -q -e cpu-clock -F 1999 -g -p "$SUT_PID" -o "$WORK/perf.data" -- sleep "$POINT_SECONDS" >/dev/null 2>&1 &
+  local perf_pid=$!
+  run_point fastpath profile "$RATE" "$POINT_SECONDS" "$MAIN_FLOWS" 0 >/dev/null
+  wait "$perf_pid" || true
+  perf report -q -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 1.5 -g none \
+    2>/dev/null | sed 's/[[:space:]]*$//' | grep -v '^$' | head -40 >"$WORK/profile.txt" || true
+  perf report -q -i "$WORK/perf.data" --stdio --no-children --sort comm --percent-limit 1 -g none \
+    2>/dev/null | grep -v '^$' | head -20 >"$WORK/profile-threads.txt" || true
+  sut_stop
+  rm -f /tmp/perf-"$agent_pid".map /tmp/perfinfo-"$agent_pid".map 2>/dev/null || true
 }

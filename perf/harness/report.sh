@@ -108,6 +108,23 @@ write_report() {
     echo
     echo "pf_fwd has no load balancing (no DNAT), so it has no wrk row; routing asks backend 0 directly."
     echo
+    echo "## Idle cost (userspace forwarders, no traffic, 2 s)"
+    echo
+    echo "| system | CPU ms per s |"
+    echo "|---|---:|"
+    awk -F'\t' '{ printf "| %s | %s |\n", $1, $2 }' "$IDLE_RESULTS"
+    echo
+    echo "At an offered rate R, idle cost adds (ms per s × 1e6 / R) ns to every packet."
+    if [[ -s $WORK/profile.txt ]]; then
+      echo
+      echo "## Profile: FastPath agent at $RATE pps (perf record -e cpu-clock -g -p AGENT, perf map on)"
+      echo
+      echo "By thread:"
+      echo; sed 's/^/    /' "$WORK/profile-threads.txt"
+      echo; echo "By DSO and symbol (>= 1.5 %):"
+      echo; sed 's/^/    /' "$WORK/profile.txt"
+    fi
+    echo
     echo "## Targets"
     echo
     echo "| target | measured | limit | verdict |"
@@ -127,7 +144,7 @@ write_report() {
     echo
     echo "| system | point | delivered pps | loss % | forwarder ns/pkt | softirq ns/pkt | total ns/pkt | load |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"
-    awk -F'\t' "$TOTAL_AWK"' $2 != "max" && $2 != "equal" {
+    awk -F'\t' "$TOTAL_AWK"' $2 != "max" && $2 != "equal" && $2 != "profile" {
       printf "| %s | %s | %d | %.2f | %d | %d | %d | %s |\n", $1, $2, $7, $8, $9, $10, total($9, $10), $11 }' "$points"
     echo
     for axis in services backends ct newflows; do

@@ -101,9 +101,10 @@ sut_start_routing() {
   SUT_HTTP_URL="http://$(backend_addr 0):8080/"
 }
 
-# sut_start SYSTEM [ARGS...]: start a system and wait until probes get through it.
+# sut_start SYSTEM [ARGS...]: start a system and wait until probes get through it; 1 if never.
 sut_start() {
   local system=$1; shift
   "sut_start_$system" "$@"
-  wait_path_ready "$system"
+  wait_path_ready "$system" || { sut_stop; return 1; }
+  warm_path "$WARM_SECONDS"
 }
