@@ -58,6 +58,7 @@ set xlabel '$axis'
 set ylabel 'CPU ns / packet (forwarder threads + softirq)'
 set yrange [0:*]
 set grid
+set key left top
 $logx
 plot $plotcmd
 GP
