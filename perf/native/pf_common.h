@@ -2,6 +2,7 @@
 #ifndef PF_COMMON_H
 #define PF_COMMON_H
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +40,8 @@ static inline int pf_parse_mac(const char *text, uint8_t mac[6])
 	return 0;
 }
 
+/* Prints the message (say what to try next) and exits 1: tools fail loudly and early. */
 __attribute__((noreturn, format(printf, 1, 2)))
-static inline void pf_die(const char *fmt, ...);
-#include <stdarg.h>
 static inline void pf_die(const char *fmt, ...)
 {
 	va_list ap;

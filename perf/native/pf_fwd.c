@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * pf_fwd — "the limit": the least an AF_XDP forwarder can do on this path. Frames arrive on
  * IN (pf_to_xsk redirects the generator's UDP to our socket), get their MACs rewritten
@@ -13,6 +12,7 @@
  * idle so CPU time measures work, not spinning. Prints at the end:
  *     fwd: forwarded=<n> dropped_no_tx_room=<n>
  */
+#define _GNU_SOURCE /* sendmmsg, accept4 */
 #include <errno.h>
 #include <linux/if_link.h>
 #include <net/if.h>
@@ -68,8 +68,8 @@ static void recycle_completions(void)
 	uint32_t done = xsk_ring_cons__peek(&comp_out, PF_BATCH, &idx_c);
 	if (!done)
 		return;
-	while (xsk_ring_prod__reserve(&fill_in, done, &idx_f) != done)
-		; /* cannot spin long: fill has room for every frame we own */
+	if (xsk_ring_prod__reserve(&fill_in, done, &idx_f) != done)
+		pf_die("pf_fwd: fill ring full: more frames in flight than it holds (frame accounting bug)");
 	for (uint32_t i = 0; i < done; i++)
 		*xsk_ring_prod__fill_addr(&fill_in, idx_f + i) = *xsk_ring_cons__comp_addr(&comp_out, idx_c + i);
 	xsk_ring_prod__submit(&fill_in, done);
@@ -152,8 +152,8 @@ int main(int argc, char **argv)
 		}
 		if (room < got) { /* TX full: the frames we cannot send go straight back to fill */
 			uint32_t idx_f, left = got - room;
-			while (xsk_ring_prod__reserve(&fill_in, left, &idx_f) != left)
-				;
+			if (xsk_ring_prod__reserve(&fill_in, left, &idx_f) != left)
+				pf_die("pf_fwd: fill ring full: frame accounting bug");
 			for (uint32_t i = 0; i < left; i++)
 				*xsk_ring_prod__fill_addr(&fill_in, idx_f + i) =
 					xsk_ring_cons__rx_desc(&rx_in, idx_rx + room + i)->addr;

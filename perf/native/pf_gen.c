@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * pf_gen — the offered load: IPv4/UDP frames to VIP:PORT from many flows, at a controlled rate,
  * for a bounded time, through a raw AF_PACKET socket (sendmmsg, PACKET_QDISC_BYPASS).
@@ -13,6 +12,7 @@
  * (-g, default "FPG1"; pf_sink counts only its own point's tag).
  * At the end it prints one line:  gen: sent=<n> seconds=<s> pps=<n> flows=<n> new_flows=<n>
  */
+#define _GNU_SOURCE /* sendmmsg, accept4 */
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>

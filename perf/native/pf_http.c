@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * pf_http — the HTTP backend for wrk: answers every request on every connection with the same
  * small 200 response, keep-alive, from one epoll loop. Listens on 0.0.0.0:PORT, so one process
@@ -6,6 +5,7 @@
  *
  *   pf_http PORT MAX_SECONDS
  */
+#define _GNU_SOURCE /* sendmmsg, accept4 */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * pf_sink — the receiver: attaches pf_count (pf_xdp.bpf.o) to IFNAME in native mode, waits until
  * SIGINT/SIGTERM or MAX_SECONDS, then prints what arrived and detaches:
@@ -11,6 +10,7 @@
  * Only frames carrying TAG (pf_gen -g) count; frames of earlier points still draining out of
  * rings and backlogs are counted apart as stale.
  */
+#define _GNU_SOURCE /* sendmmsg, accept4 */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
