@@ -39,7 +39,7 @@ scaling_point() {
     sut_start fastpath "$services" "$backends" "$SCALING_CT_CAPACITY" "$SCALING_MAGLEV_M" ||
       { SKIPPED+=("$system $axis=$x (never forwarded the probes)"); return 0; }
   else
-    sut_start nft "$backends" || { SKIPPED+=("$system $axis=$x (never forwarded the probes)"); return 0; }
+    sut_start nft "$backends" "$services" || { SKIPPED+=("$system $axis=$x (never forwarded the probes)"); return 0; }
   fi
   if ((flows > MAIN_FLOWS)); then
     # Warm-up: touch every flow once at full speed (bounded to 15 s; probe tag, not counted) so ct holds them all;
@@ -56,7 +56,10 @@ scaling_point() {
 
 scaling_curves() {
   local x
-  for x in 1 100 1000 10000; do scaling_point services "$x" fastpath "$x" 1 "$MAIN_FLOWS" 0; done
+  for x in 1 100 1000 10000; do
+    scaling_point services "$x" fastpath "$x" 1 "$MAIN_FLOWS" 0
+    scaling_point services "$x" nft "$x" 1 "$MAIN_FLOWS" 0
+  done
   for x in 1 10 100 1000; do
     topo_set_backends "$x"
     scaling_point backends "$x" fastpath 1 "$x" "$MAIN_FLOWS" 0
@@ -64,7 +67,10 @@ scaling_curves() {
   done
   topo_set_backends 1
   for x in 1000 10000 100000 1000000; do scaling_point ct "$x" fastpath 1 1 "$x" 0; done
-  for x in 0 1000 5000 "$RATE"; do scaling_point newflows "$x" fastpath 1 1 "$MAIN_FLOWS" "$x"; done
+  for x in 0 1000 5000 "$RATE"; do
+    scaling_point newflows "$x" fastpath 1 1 "$MAIN_FLOWS" "$x"
+    scaling_point newflows "$x" nft 1 1 "$MAIN_FLOWS" "$x"
+  done
 }
 
 full_run() {

@@ -59,8 +59,9 @@ sut_start_fastpath() {
 # (c1) kernel nftables DNAT shaped like kube-proxy's nftables mode: a verdict map from
 # VIP . protocol . port to a per-service chain, `numgen random mod N` picking an endpoint chain
 # that DNATs. Conntrack does the rest (replies are un-NATed by the kernel).
+# sut_start_nft [BACKENDS] [SERVICES]: services beyond the first (10.97.x.y) are more map elements.
 sut_start_nft() {
-  local backends=${1:-1} b proto
+  local backends=${1:-1} services=${2:-1} b s proto
   {
     echo "table ip pfperf {"
     for ((b = 0; b < backends; b++)); do
@@ -80,7 +81,9 @@ sut_start_nft() {
     done
     echo "  map service-ips {"
     echo "    type ipv4_addr . inet_proto . inet_service : verdict"
-    echo "    elements = { $VIP . udp . 53 : goto svc-udp, $VIP . tcp . 80 : goto svc-tcp }"
+    printf '    elements = { %s . udp . 53 : goto svc-udp, %s . tcp . 80 : goto svc-tcp' "$VIP" "$VIP"
+    for ((s = 1; s < services; s++)); do printf ',\n      10.97.%d.%d . udp . 53 : goto svc-udp' $((s / 250)) $((s % 250 + 1)); done
+    echo " }"
     echo "  }"
     echo "  chain prerouting {"
     echo "    type nat hook prerouting priority dstnat; policy accept;"
