@@ -1,24 +1,27 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FastPath.NextHop;
 
-/// <summary>A 48-bit Ethernet address, stored in 6 bytes so it copies into frames directly.</summary>
-[StructLayout(LayoutKind.Sequential, Size = 6)]
-public unsafe struct MacAddress : IEquatable<MacAddress>
+/// <summary>
+/// A 48-bit Ethernet address held in the low 6 bytes of a ulong (wire order in memory), so the
+/// fast path copies and compares it as one or two plain loads and stores.
+/// </summary>
+public readonly struct MacAddress : IEquatable<MacAddress>
 {
-    private fixed byte _bytes[6];
+    private readonly ulong _value;
 
-    public static MacAddress FromBytes(ReadOnlySpan<byte> six)
-    {
-        MacAddress mac = default;
-        six.Slice(0, 6).CopyTo(MemoryMarshal.AsBytes(new Span<MacAddress>(ref mac)));
-        return mac;
-    }
+    private MacAddress(ulong value) => _value = value;
 
-    public readonly void CopyTo(Span<byte> destination)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static MacAddress FromBytes(ReadOnlySpan<byte> six) =>
+        new(MemoryMarshal.Read<uint>(six) | ((ulong)MemoryMarshal.Read<ushort>(six.Slice(4)) << 32));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CopyTo(Span<byte> destination)
     {
-        fixed (byte* p = _bytes)
-            new ReadOnlySpan<byte>(p, 6).CopyTo(destination);
+        MemoryMarshal.Write(destination, (uint)_value);
+        MemoryMarshal.Write(destination.Slice(4), (ushort)(_value >> 32));
     }
 
     public static MacAddress Parse(string text)
@@ -32,23 +35,15 @@ public unsafe struct MacAddress : IEquatable<MacAddress>
         return FromBytes(bytes);
     }
 
-    public readonly bool Equals(MacAddress other)
-    {
-        fixed (byte* a = _bytes)
-            return new ReadOnlySpan<byte>(a, 6).SequenceEqual(new ReadOnlySpan<byte>(other._bytes, 6));
-    }
+    public bool Equals(MacAddress other) => _value == other._value;
+    public override bool Equals(object? obj) => obj is MacAddress other && Equals(other);
+    public override int GetHashCode() => _value.GetHashCode();
 
-    public override readonly bool Equals(object? obj) => obj is MacAddress other && Equals(other);
-    public override readonly int GetHashCode()
+    public override string ToString()
     {
-        fixed (byte* a = _bytes)
-            return (int)(*(uint*)a ^ *(ushort*)(a + 4));
-    }
-
-    public override readonly string ToString()
-    {
-        fixed (byte* a = _bytes)
-            return $"{a[0]:x2}:{a[1]:x2}:{a[2]:x2}:{a[3]:x2}:{a[4]:x2}:{a[5]:x2}";
+        Span<byte> b = stackalloc byte[6];
+        CopyTo(b);
+        return $"{b[0]:x2}:{b[1]:x2}:{b[2]:x2}:{b[3]:x2}:{b[4]:x2}:{b[5]:x2}";
     }
 }
 
