@@ -20,7 +20,10 @@ namespace Datapath.Tests;
 ///                                                                  └──► backend 3 10.244.2.4 "tokyo-1" bookstore@tokyo         ┘ EndpointSlice
 ///   VIP 10.96.0.10:80 = global Service bookstore (affinity none) → 8080
 /// </code>
-/// A dropped SYN shows as a connect that times out; every round is bounded in count and time.
+/// Seed 001 runs the same shape renamed: local cluster1 (x-wing 65543, tiefighter 65545, rebel-base 65544),
+/// remote cluster2 (rebel-base 131081), VIP = global Service rebel-base.
+/// A dropped SYN shows as a connect that times out; every round is bounded in count and time. Drops
+/// are also read back from the agent's stats endpoint (/metrics, /v1/flows) inside the node netns.
 /// </summary>
 public sealed class PolicyForwardingTests
 {
@@ -30,8 +33,65 @@ public sealed class PolicyForwardingTests
     private static readonly IPEndPoint Vip = new(ServiceTopology.Vip, 80);
     private static readonly TimeSpan ConvergeTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromMilliseconds(300);
+    /// <summary>For rounds where every connection must succeed: a slow SYN-ACK on a loaded machine is not a drop.</summary>
+    private static readonly TimeSpan AllowedConnectTimeout = TimeSpan.FromSeconds(2);
     private static readonly string[] HkPods = ["hk-0", "hk-1"];
     private static readonly string[] TokyoPods = ["tokyo-0", "tokyo-1"];
+    private static readonly string[] Cluster1Pods = ["cluster1-0", "cluster1-1"];
+    private static readonly string[] Cluster2Pods = ["cluster2-0", "cluster2-1"];
+
+    /// <summary>Names of one run: clusters, the label key and values of client/intruder/backends, the service.</summary>
+    private sealed record Scenario(string Local, string Remote, string LabelKey, string Client, string Intruder, string Service)
+    {
+        public string[] LocalPods => [$"{Local}-0", $"{Local}-1"];
+        public string[] RemotePods => [$"{Remote}-0", $"{Remote}-1"];
+    }
+
+    private static readonly Scenario Bookstore = new("tokyo", "hk", "app", "netshoot", "intruder", "bookstore");
+    private static readonly Scenario RebelBase = new("cluster1", "cluster2", "name", "x-wing", "tiefighter", "rebel-base");
+
+    /// <summary>
+    /// Seed 001 as published: allow-dns selects every endpoint for egress (so every pod is default-deny
+    /// on egress; its DNS rule has L7 rules, enforced at L4), and allow-cross-cluster lets x-wing in
+    /// cluster1 reach rebel-base in cluster2 only.
+    /// </summary>
+    private const string Seed001Policy = """
+        apiVersion: cilium.io/v2
+        kind: CiliumNetworkPolicy
+        metadata:
+          name: "allow-dns"
+        spec:
+          endpointSelector: {}
+          egress:
+            - toEndpoints:
+                - matchLabels:
+                    io.kubernetes.pod.namespace: kube-system
+                    k8s-app: kube-dns
+              toPorts:
+                - ports:
+                    - port: "53"
+                      protocol: UDP
+                  rules:
+                    dns:
+                      - matchPattern: "*"
+        ---
+        apiVersion: "cilium.io/v2"
+        kind: CiliumNetworkPolicy
+        metadata:
+          name: "allow-cross-cluster"
+        spec:
+          description: "Allow x-wing in cluster1 to contact rebel-base in cluster2"
+          endpointSelector:
+            matchLabels:
+              name: x-wing
+              io.cilium.k8s.policy.cluster: cluster1
+          egress:
+          - toEndpoints:
+            - matchLabels:
+                name: rebel-base
+                io.cilium.k8s.policy.cluster: cluster2
+
+        """;
 
     /// <summary>Seed 000: netshoot may reach bookstore (on 8080) in tokyo only, or in any cluster.</summary>
     private static string EgressPolicy(string? cluster) => $"""
@@ -81,7 +141,9 @@ public sealed class PolicyForwardingTests
         public string Root { get; }
         public string PolicyFile => Path.Combine(Root, "manifests", "policy.yaml");
 
-        public PolicySetup(string policy, params string[] extraAgentArgs)
+        public PolicySetup(string policy, params string[] extraAgentArgs) : this(Bookstore, policy, extraAgentArgs) { }
+
+        public PolicySetup(Scenario names, string policy, params string[] extraAgentArgs)
         {
             Topology = ServiceTopology.Create(4);
             Root = Path.Combine(Path.GetTempPath(), $"fp-pol-{Topology.Id}");
@@ -92,16 +154,16 @@ public sealed class PolicyForwardingTests
                 Directory.CreateDirectory(manifests);
                 Directory.CreateDirectory(meshDir);
                 for (int i = 0; i < 4; i++)
-                    _servers.Add(PodServers.Start(Topology.Backends[i], i < 2 ? HkPods[i] : TokyoPods[i - 2]));
+                    _servers.Add(PodServers.Start(Topology.Backends[i], i < 2 ? names.RemotePods[i] : names.LocalPods[i - 2]));
 
                 // The intruder: a second address on the client pod, routed back by the node.
                 Topology.Client.Exec("ip", "addr", "add", $"{IntruderAddress}/32", "dev", "eth0");
                 Topology.Node.Exec("ip", "route", "add", $"{IntruderAddress}/32", "dev", Topology.ClientLink);
 
                 Tokyo = new EtcdServer($"pol-tk-{Topology.Id}", netns: Topology.Node.Name);
-                PutIdentity(Tokyo, Netshoot, "tokyo", "netshoot");
-                PutIdentity(Tokyo, Intruder, "tokyo", "intruder");
-                PutIdentity(Tokyo, TokyoBookstore, "tokyo", "bookstore");
+                PutIdentity(Tokyo, Netshoot, names.Local, names.LabelKey, names.Client);
+                PutIdentity(Tokyo, Intruder, names.Local, names.LabelKey, names.Intruder);
+                PutIdentity(Tokyo, TokyoBookstore, names.Local, names.LabelKey, names.Service);
                 PutIp(Tokyo, ServiceTopology.ClientAddress, Netshoot);
                 PutIp(Tokyo, IntruderAddress, Intruder);
                 PutIp(Tokyo, ServiceTopology.BackendAddress(2), TokyoBookstore);
@@ -109,18 +171,18 @@ public sealed class PolicyForwardingTests
                 string kvstore = Tokyo.WriteClientConfig(Path.Combine(Root, "kvstore.yaml"));
 
                 Hk = new EtcdServer($"pol-hk-{Topology.Id}", netns: Topology.Node.Name);
-                Hk.Etcdctl("put", "cilium/cluster-config/hk",
+                Hk.Etcdctl("put", $"cilium/cluster-config/{names.Remote}",
                     "{\"id\":2,\"capabilities\":{\"syncedCanaries\":false,\"maxConnectedClusters\":255,\"cached\":false}}");
-                Hk.Etcdctl("put", "cilium/state/services/v1/hk/default/bookstore", HkService());
-                PutIdentity(Hk, HkBookstore, "hk", "bookstore");
+                Hk.Etcdctl("put", $"cilium/state/services/v1/{names.Remote}/default/{names.Service}", HkService(names));
+                PutIdentity(Hk, HkBookstore, names.Remote, names.LabelKey, names.Service);
                 PutIp(Hk, ServiceTopology.BackendAddress(0), HkBookstore);
                 PutIp(Hk, ServiceTopology.BackendAddress(1), HkBookstore);
-                Hk.WriteClientConfig(Path.Combine(meshDir, "hk"));
+                Hk.WriteClientConfig(Path.Combine(meshDir, names.Remote));
 
-                File.WriteAllText(Path.Combine(manifests, "services.yaml"), ServiceAndSlice());
+                File.WriteAllText(Path.Combine(manifests, "services.yaml"), ServiceAndSlice(names.Service));
                 File.WriteAllText(PolicyFile, policy);
                 Agent = AgentProcess.Start(Topology.Node,
-                    ["--cluster-name", "tokyo", "--cluster-id", "1",
+                    ["--cluster-name", names.Local, "--cluster-id", "1",
                      "--k8s-manifests", manifests, "--kvstore-config", kvstore, "--clustermesh-config", meshDir,
                      "--devices", Topology.AgentDevices, "--xdp-mode", "native",
                      "--bpf-pin-dir", $"/sys/fs/bpf/fastpath-{Topology.Id}", .. extraAgentArgs]);
@@ -153,10 +215,13 @@ public sealed class PolicyForwardingTests
         Round last = WaitForRound(setup, r => r.Failed > 0 && r.Answered.IsSubsetOf(TokyoPods) && r.Answered.Count > 0,
             "policy in force: drops, tokyo answers only");
 
+        DropCounters before = ReadDrops(setup);
         Round round = RunRound(setup, 40, ServiceTopology.ClientAddress);
         Assert.True(round.Failed >= 1, $"expected some dropped connections, got {round}; converged on {last}");
         Assert.True(round.Succeeded >= 1, $"expected some answered connections, got {round}");
         Assert.Subset(new SortedSet<string>(TokyoPods), round.Answered);
+        // netshoot's egress rule denied them (bookstore has no ingress rule).
+        AssertDropsCounted(setup, before, round.Failed, "egress", ServiceTopology.ClientAddress);
     }
 
     [Fact]
@@ -165,7 +230,7 @@ public sealed class PolicyForwardingTests
         using var setup = new PolicySetup(EgressPolicy("tokyo"), "--lb-policy-aware-selection");
         WaitForRound(setup, r => r.Failed == 0 && r.Answered.SetEquals(TokyoPods), "tokyo's pods only, no drops");
 
-        Round round = RunRound(setup, 40, ServiceTopology.ClientAddress);
+        Round round = RunRound(setup, 40, ServiceTopology.ClientAddress, AllowedConnectTimeout);
         Assert.Equal(0, round.Failed);
         Assert.Equal(40, round.Succeeded);
         Assert.Equal(TokyoPods, round.Answered);
@@ -177,12 +242,38 @@ public sealed class PolicyForwardingTests
         using var setup = new PolicySetup(IngressPolicy);
         // Converged once the intruder is dropped; netshoot reaches both clusters' backends.
         WaitForRound(setup, r => r.Succeeded == 0, "intruder dropped", IntruderAddress, count: 4);
+        WaitForRound(setup, r => r.Failed == 0 && r.Answered.Count == 4, "netshoot answered by every pod", count: 8);
 
-        Round allowed = RunRound(setup, 24, ServiceTopology.ClientAddress);
+        Round allowed = RunRound(setup, 24, ServiceTopology.ClientAddress, AllowedConnectTimeout);
         Assert.Equal(0, allowed.Failed);
         Assert.Equal([.. HkPods, .. TokyoPods], allowed.Answered);
+        DropCounters before = ReadDrops(setup);
         Round denied = RunRound(setup, 8, IntruderAddress);
         Assert.Equal(0, denied.Succeeded);
+        // bookstore's ingress rule denied them (nobody has an egress rule).
+        AssertDropsCounted(setup, before, denied.Failed, "ingress", IntruderAddress);
+    }
+
+    [Fact]
+    public void Seed_001_lets_x_wing_in_cluster1_reach_only_cluster2s_rebel_base_and_drops_tiefighter()
+    {
+        using var setup = new PolicySetup(RebelBase, Seed001Policy);
+        // Converged once cluster2's pods answer and cluster1's are dropped (affinity none: Maglev picks both).
+        Round last = WaitForRound(setup, r => r.Failed > 0 && r.Answered.Count > 0 && r.Answered.IsSubsetOf(Cluster2Pods),
+            "x-wing: drops, cluster2 answers only", count: 8);
+
+        DropCounters before = ReadDrops(setup);
+        Round xwing = RunRound(setup, 24, ServiceTopology.ClientAddress);
+        Assert.True(xwing.Failed >= 1, $"expected x-wing's connections to cluster1's rebel-base dropped, got {xwing}; converged on {last}");
+        Assert.True(xwing.Succeeded >= 1, $"expected x-wing's connections to cluster2's rebel-base answered, got {xwing}");
+        Assert.Subset(new SortedSet<string>(Cluster2Pods), xwing.Answered);
+        AssertDropsCounted(setup, before, xwing.Failed, "egress", ServiceTopology.ClientAddress);
+
+        // tiefighter is selected by allow-dns only (egress to kube-dns): default deny toward rebel-base everywhere.
+        before = ReadDrops(setup);
+        Round tiefighter = RunRound(setup, 8, IntruderAddress);
+        Assert.True(tiefighter.Succeeded == 0, $"tiefighter reached rebel-base: {tiefighter}");
+        AssertDropsCounted(setup, before, tiefighter.Failed, "egress", IntruderAddress);
     }
 
     [Fact]
@@ -231,6 +322,45 @@ public sealed class PolicyForwardingTests
         }
     }
 
+    /// <summary>The agent's policy drop counters at one moment (/metrics).</summary>
+    private readonly record struct DropCounters(double PolicyDenied, double Ingress, double Egress);
+
+    private static DropCounters ReadDrops(PolicySetup setup)
+    {
+        var metrics = AgentStats.Metrics(setup.Topology.Node);
+        return new DropCounters(
+            metrics.Value("fastpath_drops_total", ("reason", "policy_denied")),
+            metrics.Value("fastpath_policy_denied_total", ("direction", "ingress")),
+            metrics.Value("fastpath_policy_denied_total", ("direction", "egress")));
+    }
+
+    /// <summary>
+    /// Each failed connection's SYN was dropped (at least once): the policy_denied drop counter and the
+    /// counter of <paramref name="direction"/> grew by at least <paramref name="failed"/> (≥ 1), the other
+    /// direction's did not, and /v1/flows lists a policy_denied drop in that direction from <paramref name="source"/>.
+    /// </summary>
+    private static void AssertDropsCounted(PolicySetup setup, DropCounters before, int failed, string direction, IPAddress source)
+    {
+        Assert.True(failed >= 1, "no connection failed, nothing to count");
+        DropCounters after = ReadDrops(setup);
+        string context = $"{failed} failed connections; counters before {before}, after {after}";
+        Assert.True(after.PolicyDenied - before.PolicyDenied >= failed, $"fastpath_drops_total{{reason=\"policy_denied\"}}: {context}");
+        bool ingress = direction == "ingress";
+        Assert.True((ingress ? after.Ingress - before.Ingress : after.Egress - before.Egress) >= failed,
+            $"fastpath_policy_denied_total{{direction=\"{direction}\"}}: {context}");
+        Assert.True(ingress ? after.Egress == before.Egress : after.Ingress == before.Ingress,
+            $"the other direction's fastpath_policy_denied_total grew: {context}");
+
+        using var flows = AgentStats.Flows(setup.Topology.Node);
+        bool listed = false;
+        foreach (var flow in flows.RootElement.EnumerateArray())
+            listed |= flow.GetProperty("verdict").GetString() == "DROPPED"
+                && flow.GetProperty("drop_reason").GetString() == "policy_denied"
+                && flow.GetProperty("policy_direction").GetString() == direction
+                && flow.GetProperty("source").GetProperty("ip").GetString() == source.ToString();
+        Assert.True(listed, $"/v1/flows has no DROPPED policy_denied {direction} event from {source}:\n{flows.RootElement}");
+    }
+
     private sealed record Round(int Succeeded, int Failed, SortedSet<string> Answered)
     {
         public override string ToString() => $"{Succeeded} answered by [{string.Join(", ", Answered)}], {Failed} failed";
@@ -238,7 +368,7 @@ public sealed class PolicyForwardingTests
 
     /// <summary>Opens <paramref name="count"/> connections through the VIP from <paramref name="source"/>,
     /// each with a short connect timeout (a dropped SYN is a timeout), one exchange each.</summary>
-    private static Round RunRound(PolicySetup setup, int count, IPAddress source)
+    private static Round RunRound(PolicySetup setup, int count, IPAddress source, TimeSpan? connectTimeout = null)
     {
         var answered = new SortedSet<string>(StringComparer.Ordinal);
         int ok = 0, failed = 0;
@@ -246,7 +376,7 @@ public sealed class PolicyForwardingTests
         {
             try
             {
-                using var client = PodClient.Connect(setup.Topology.Client, Vip, ConnectTimeout, source);
+                using var client = PodClient.Connect(setup.Topology.Client, Vip, connectTimeout ?? ConnectTimeout, source);
                 if (client.Ask($"policy-{i}", TimeSpan.FromSeconds(1)) is { } reply)
                 {
                     answered.Add(reply.Backend);
@@ -279,29 +409,29 @@ public sealed class PolicyForwardingTests
         throw new TimeoutException($"timed out after {ConvergeTimeout.TotalSeconds} s waiting for {what}: last round {last}\nagent log:\n{setup.Agent!.Log}");
     }
 
-    private static void PutIdentity(EtcdServer etcd, uint id, string cluster, string app) =>
+    private static void PutIdentity(EtcdServer etcd, uint id, string cluster, string labelKey, string labelValue) =>
         etcd.Etcdctl("put", $"cilium/state/identities/v1/id/{id}",
-            $"k8s:app={app};k8s:io.cilium.k8s.policy.cluster={cluster};k8s:io.kubernetes.pod.namespace=default;");
+            $"k8s:{labelKey}={labelValue};k8s:io.cilium.k8s.policy.cluster={cluster};k8s:io.kubernetes.pod.namespace=default;");
 
     private static void PutIp(EtcdServer etcd, IPAddress ip, uint id) =>
         etcd.Etcdctl("put", $"cilium/state/ip/v1/default/{ip}",
             $"{{\"IP\":\"{ip}\",\"Mask\":null,\"HostIP\":\"10.244.0.1\",\"ID\":{id},\"Key\":0,\"Metadata\":\"\",\"K8sNamespace\":\"default\",\"K8sPodName\":\"pod-{ip}\"}}");
 
     /// <summary>Cilium's cluster-service JSON (SPEC §4) for hk: hk-0 and hk-1 on 8080, port name "".</summary>
-    private static string HkService() =>
-        "{\"cluster\":\"hk\",\"namespace\":\"default\",\"name\":\"bookstore\"," +
+    private static string HkService(Scenario names) =>
+        $"{{\"cluster\":\"{names.Remote}\",\"namespace\":\"default\",\"name\":\"{names.Service}\"," +
         "\"frontends\":{\"10.104.65.103\":{\"\":{\"Protocol\":\"TCP\",\"Port\":8080}}}," +
         $"\"backends\":{{\"{ServiceTopology.BackendAddress(0)}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":8080}}}}," +
         $"\"{ServiceTopology.BackendAddress(1)}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":8080}}}}}}," +
-        "\"labels\":{},\"selector\":{\"app\":\"bookstore\"},\"includeExternal\":true,\"shared\":true,\"clusterID\":2}";
+        $"\"labels\":{{}},\"selector\":{{\"{names.LabelKey}\":\"{names.Service}\"}},\"includeExternal\":true,\"shared\":true,\"clusterID\":2}}";
 
-    private static string ServiceAndSlice() => $"""
+    private static string ServiceAndSlice(string service) => $"""
         apiVersion: v1
         kind: Service
         metadata:
           annotations:
             service.cilium.io/global: "true"
-          name: bookstore
+          name: {service}
           namespace: default
         spec:
           clusterIP: {ServiceTopology.Vip}
@@ -316,8 +446,8 @@ public sealed class PolicyForwardingTests
         addressType: IPv4
         metadata:
           labels:
-            kubernetes.io/service-name: bookstore
-          name: bookstore-local
+            kubernetes.io/service-name: {service}
+          name: {service}-local
           namespace: default
         endpoints:
         - addresses:
