@@ -27,7 +27,10 @@ public sealed class BackendIdAllocator
             _free.Add(_ids[key]);
             _ids.Remove(key);
         }
-        foreach (var key in wanted.OrderBy(k => k.Item1.ToString(), StringComparer.Ordinal).ThenBy(k => k.Item2).ThenBy(k => k.Item3))
+        // Deterministic order (so equal inputs give equal ids) without formatting 30,000 addresses.
+        var fresh = wanted.Where(k => !_ids.ContainsKey(k)).ToArray();
+        Array.Sort(fresh, CompareKeys);
+        foreach (var key in fresh)
         {
             if (_ids.ContainsKey(key))
                 continue;
@@ -44,5 +47,17 @@ public sealed class BackendIdAllocator
             _ids[key] = id;
         }
         return new Dictionary<(NetAddress, ushort, L4Protocol), uint>(_ids);
+    }
+
+    private static int CompareKeys((NetAddress Address, ushort Port, L4Protocol Protocol) a, (NetAddress Address, ushort Port, L4Protocol Protocol) b)
+    {
+        Span<byte> x = stackalloc byte[16];
+        Span<byte> y = stackalloc byte[16];
+        a.Address.WriteBytes(x);
+        b.Address.WriteBytes(y);
+        int byAddress = x.SequenceCompareTo(y);
+        if (byAddress != 0)
+            return byAddress;
+        return a.Port != b.Port ? a.Port.CompareTo(b.Port) : a.Protocol.CompareTo(b.Protocol);
     }
 }
