@@ -1,5 +1,6 @@
 using FastPath.Agent.Cli;
 using FastPath.Agent.Stats;
+using Datapath.Tests.Infrastructure;
 
 namespace Operator.Tests;
 

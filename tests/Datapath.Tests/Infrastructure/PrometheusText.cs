@@ -4,9 +4,8 @@ using System.Text;
 namespace Datapath.Tests.Infrastructure;
 
 /// <summary>
-/// A tiny Prometheus text-format parser for the tests (a copy of Operator.Tests' one, which this project
-/// does not reference): samples with their labels (unescaped), and
-/// the TYPE of each family. Throws on any line that is not a comment or a well-formed sample, and
+/// A tiny Prometheus text-format parser for the tests (Operator.Tests links this file too):
+/// samples with their labels (unescaped), and the TYPE of each family. Throws on any line that is not a comment or a well-formed sample, and
 /// on a family whose samples are not contiguous or that has no TYPE before its first sample.
 /// </summary>
 public sealed class PrometheusText
