@@ -1,3 +1,4 @@
+using FastPath.Conntrack;
 using System.Buffers.Binary;
 using System.Net;
 using FastPath.Addressing;
@@ -110,7 +111,7 @@ public class NativeParserTests
             program.Services.Update(new ServiceMapKey(NetAddress.FromIPAddress(Vip4), 80, L4Protocol.Tcp), new ServiceMapValue());
             program.Services.Update(new ServiceMapKey(NetAddress.FromIPAddress(Vip4), 53, L4Protocol.Udp), new ServiceMapValue());
             program.Services.Update(new ServiceMapKey(NetAddress.FromIPAddress(Vip6), 443, L4Protocol.Udp), new ServiceMapValue());
-            program.Flows.Update(new FlowMapKey(NetAddress.FromIPAddress(Backend4), 8080, NetAddress.FromIPAddress(Client4), 40000,
+            program.Flows.Update(FlowReplyKey.FromHostOrder(NetAddress.FromIPAddress(Backend4), 8080, NetAddress.FromIPAddress(Client4), 40000,
                 L4Protocol.Tcp), new FlowMapValue());
             return program;
         }

@@ -1,3 +1,4 @@
+using FastPath.Conntrack;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -111,7 +112,7 @@ public class NativeSteeringTests
     public void A_reply_tuple_in_fp_flows_is_redirected_and_not_before()
     {
         using var t = Topology.Create(XdpMode.Native);
-        var key = new FlowMapKey(NetAddress.FromIPAddress(AddressB), 5555, NetAddress.FromIPAddress(AddressA), 6666,
+        var key = FlowReplyKey.FromHostOrder(NetAddress.FromIPAddress(AddressB), 5555, NetAddress.FromIPAddress(AddressA), 6666,
             L4Protocol.Udp);
 
         t.SendFromB(AddressA, 6666, 5555, "reply #1 (no flow yet)");

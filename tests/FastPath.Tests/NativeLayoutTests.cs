@@ -1,3 +1,4 @@
+using FastPath.Conntrack;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastPath.Native;
@@ -16,7 +17,7 @@ public class NativeLayoutTests
     {
         { typeof(ServiceMapKey), 20 },
         { typeof(ServiceMapValue), 4 },
-        { typeof(FlowMapKey), 40 },
+        { typeof(FlowReplyKey), 40 },
         { typeof(FlowMapValue), 4 },
         { typeof(FpRingInfo), 40 },
         { typeof(FpXskConfig), 32 },
@@ -43,11 +44,11 @@ public class NativeLayoutTests
         { typeof(ServiceMapKey), nameof(ServiceMapKey.PortRaw), 16 },
         { typeof(ServiceMapKey), nameof(ServiceMapKey.Protocol), 18 },
         { typeof(ServiceMapKey), nameof(ServiceMapKey.Pad), 19 },
-        { typeof(FlowMapKey), nameof(FlowMapKey.Source), 0 },
-        { typeof(FlowMapKey), nameof(FlowMapKey.Destination), 16 },
-        { typeof(FlowMapKey), nameof(FlowMapKey.SourcePortRaw), 32 },
-        { typeof(FlowMapKey), nameof(FlowMapKey.DestinationPortRaw), 34 },
-        { typeof(FlowMapKey), nameof(FlowMapKey.Protocol), 36 },
+        { typeof(FlowReplyKey), nameof(FlowReplyKey.Source), 0 },
+        { typeof(FlowReplyKey), nameof(FlowReplyKey.Destination), 16 },
+        { typeof(FlowReplyKey), nameof(FlowReplyKey.SourcePortRaw), 32 },
+        { typeof(FlowReplyKey), nameof(FlowReplyKey.DestinationPortRaw), 34 },
+        { typeof(FlowReplyKey), nameof(FlowReplyKey.Protocol), 36 },
         { typeof(FpRingInfo), nameof(FpRingInfo.Producer), 0 },
         { typeof(FpRingInfo), nameof(FpRingInfo.Consumer), 8 },
         { typeof(FpRingInfo), nameof(FpRingInfo.Flags), 16 },

@@ -98,6 +98,12 @@ public readonly struct FlowReplyKey : IEquatable<FlowReplyKey>
 
     public FlowKey ToFlowKey() => Unsafe.BitCast<FlowReplyKey, FlowKey>(this);
 
+    /// <summary>A key from host-order ports (tests and tools that write fp_flows directly).</summary>
+    public static FlowReplyKey FromHostOrder(NetAddress source, ushort sourcePort, NetAddress destination, ushort destinationPort,
+        Addressing.L4Protocol protocol) =>
+        From(new FlowKey(in source, in destination, System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(sourcePort),
+            System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(destinationPort), (byte)protocol));
+
     public bool Equals(FlowReplyKey other) => ToFlowKey().Equals(other.ToFlowKey());
     public override bool Equals(object? obj) => obj is FlowReplyKey other && Equals(other);
     public override int GetHashCode() => ToFlowKey().GetHashCode();

@@ -40,43 +40,6 @@ public struct ServiceMapValue
     public uint Flags;
 }
 
-/// <summary>
-/// Key of fp_flows (struct fp_flow_key, 40 bytes): the tuple a reply of a translated flow
-/// arrives with (backend -> client). Written by the workers when they create a flow.
-/// </summary>
-[StructLayout(LayoutKind.Sequential)]
-public struct FlowMapKey : IEquatable<FlowMapKey>
-{
-    public NetAddress Source;
-    public NetAddress Destination;
-    /// <summary>Ports in network order as they sit in memory.</summary>
-    public ushort SourcePortRaw;
-    public ushort DestinationPortRaw;
-    public byte Protocol;
-    // Three bytes of explicit padding; must stay 0 (the kernel hashes every key byte).
-    public byte Pad0;
-    public ushort Pad1;
-
-    public FlowMapKey(NetAddress source, ushort sourcePortHostOrder, NetAddress destination,
-        ushort destinationPortHostOrder, L4Protocol protocol)
-    {
-        Source = source;
-        Destination = destination;
-        SourcePortRaw = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(sourcePortHostOrder);
-        DestinationPortRaw = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(destinationPortHostOrder);
-        Protocol = (byte)protocol;
-        Pad0 = 0;
-        Pad1 = 0;
-    }
-
-    public readonly bool Equals(FlowMapKey other) =>
-        Source == other.Source && Destination == other.Destination && SourcePortRaw == other.SourcePortRaw &&
-        DestinationPortRaw == other.DestinationPortRaw && Protocol == other.Protocol;
-    public override readonly bool Equals(object? obj) => obj is FlowMapKey k && Equals(k);
-    public override readonly int GetHashCode() =>
-        HashCode.Combine(Source, Destination, SourcePortRaw, DestinationPortRaw, Protocol);
-}
-
 /// <summary>Value of fp_flows (struct fp_flow_value); flags reserved, 0.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct FlowMapValue

@@ -17,7 +17,7 @@ public sealed unsafe class SteeringProgram : IDisposable
     public string PinDirectory { get; }
     /// <summary>fp_services: ServiceMapKey → ServiceMapValue.</summary>
     public BpfMap Services { get; }
-    /// <summary>fp_flows (LRU): FlowMapKey → FlowMapValue.</summary>
+    /// <summary>fp_flows (LRU): Conntrack.FlowReplyKey → FlowMapValue.</summary>
     public BpfMap Flows { get; }
     /// <summary>fp_xsks (XSKMAP): slot * MaxQueues + queue → socket fd.</summary>
     public BpfMap Xsks { get; }
@@ -32,7 +32,7 @@ public sealed unsafe class SteeringProgram : IDisposable
         _fds = fds;
         PinDirectory = pinDirectory;
         Services = new BpfMap("fp_services", fds.Services, sizeof(ServiceMapKey), sizeof(ServiceMapValue));
-        Flows = new BpfMap("fp_flows", fds.Flows, sizeof(FlowMapKey), sizeof(FlowMapValue));
+        Flows = new BpfMap("fp_flows", fds.Flows, sizeof(Conntrack.FlowReplyKey), sizeof(FlowMapValue));
         Xsks = new BpfMap("fp_xsks", fds.Xsks, sizeof(uint), sizeof(uint));
         DeviceSlots = new BpfMap("fp_dev_slots", fds.DevSlots, sizeof(uint), sizeof(uint));
         Counters = new BpfMap("fp_steer_counters", fds.Counters, sizeof(uint), sizeof(ulong));
