@@ -17,38 +17,20 @@ public sealed class BackendChangeTests
 
     private sealed class Setup : IDisposable
     {
-        public ServiceTopology Topology { get; }
-        public AgentProcess Agent { get; }
-        public string ServicesFile { get; }
-        private readonly List<PodServers> _servers = new();
+        private readonly StandaloneAgent _agent;
 
         public Setup(int backendPods, IEnumerable<int> initialBackends)
         {
-            Topology = ServiceTopology.Create(backendPods);
-            ServicesFile = Path.Combine(Path.GetTempPath(), $"fastpath-services-{Topology.Id}.yaml");
-            try
-            {
-                for (int i = 0; i < backendPods; i++)
-                    _servers.Add(PodServers.Start(Topology.Backends[i], $"backend-{i}"));
-                File.WriteAllText(ServicesFile, Topology.ServicesYaml(initialBackends));
-                Agent = AgentProcess.Start(Topology.Node,
-                    "--devices", Topology.AgentDevices, "--services", ServicesFile,
-                    "--xdp-mode", "native", "--bpf-pin-dir", $"/sys/fs/bpf/fastpath-{Topology.Id}");
-                Agent.WaitForLog("published snapshot revision 1", Step);
-            }
-            catch
-            {
-                Dispose();
-                throw;
-            }
+            var initial = initialBackends.ToArray();
+            _agent = new StandaloneAgent(backendPods, topology => topology.ServicesYaml(initial), "published snapshot revision 1");
         }
 
+        public ServiceTopology Topology => _agent.Topology;
+        public AgentProcess Agent => _agent.Agent;
+
         /// <summary>Rewrites the services file and waits until the agent published the next revision.</summary>
-        public void ChangeBackends(IEnumerable<int> backends, int expectedRevision)
-        {
-            File.WriteAllText(ServicesFile, Topology.ServicesYaml(backends));
-            Agent.WaitForLog($"published snapshot revision {expectedRevision}", TimeSpan.FromSeconds(10));
-        }
+        public void ChangeBackends(IEnumerable<int> backends, int expectedRevision) =>
+            _agent.ChangeServices(Topology.ServicesYaml(backends), expectedRevision);
 
         public List<(PodClient Client, string Backend)> OpenConnections(int count)
         {
@@ -74,14 +56,7 @@ public sealed class BackendChangeTests
             return perBackend;
         }
 
-        public void Dispose()
-        {
-            Agent?.Dispose();
-            foreach (var server in _servers)
-                server.Dispose();
-            Topology.Dispose();
-            File.Delete(ServicesFile);
-        }
+        public void Dispose() => _agent.Dispose();
     }
 
     [Fact]

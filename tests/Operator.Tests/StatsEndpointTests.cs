@@ -25,27 +25,19 @@ public sealed class StatsEndpointTests : IClassFixture<StatsEndpointTests.Fixtur
     {
         public const int BackendCount = 2;
         public const int Connections = 20;
-        public ServiceTopology Topology { get; }
-        public AgentProcess Agent { get; }
-        private readonly List<PodServers> _servers = new();
-        private readonly string _servicesFile;
+        private readonly StandaloneAgent _setup;
+        public ServiceTopology Topology => _setup.Topology;
+        public AgentProcess Agent => _setup.Agent;
 
         public Fixture()
         {
-            Topology = ServiceTopology.Create(BackendCount);
-            _servicesFile = Path.Combine(Path.GetTempPath(), $"fastpath-ops-{Topology.Id}.yaml");
+            _setup = new StandaloneAgent(BackendCount,
+                topology => topology.ServicesYaml(Enumerable.Range(0, BackendCount)) +
+                    "  - namespace: default\n    name: empty\n    vip: " + EmptyVip + "\n" +
+                    "    ports:\n      - { name: http, protocol: TCP, port: 80, targetPort: 8080 }\n    backends: []\n",
+                "stats endpoint listening", filePrefix: "fastpath-ops");
             try
             {
-                for (int i = 0; i < BackendCount; i++)
-                    _servers.Add(PodServers.Start(Topology.Backends[i], $"backend-{i}"));
-                File.WriteAllText(_servicesFile, Topology.ServicesYaml(Enumerable.Range(0, BackendCount)) +
-                    "  - namespace: default\n    name: empty\n    vip: " + EmptyVip + "\n" +
-                    "    ports:\n      - { name: http, protocol: TCP, port: 80, targetPort: 8080 }\n    backends: []\n");
-                Agent = AgentProcess.Start(Topology.Node,
-                    "--devices", Topology.AgentDevices, "--services", _servicesFile,
-                    "--xdp-mode", "native", "--bpf-pin-dir", $"/sys/fs/bpf/fastpath-{Topology.Id}");
-                Agent.WaitForLog("stats endpoint listening", TimeSpan.FromSeconds(10));
-
                 var vip = new IPEndPoint(ServiceTopology.Vip, 80);
                 for (int i = 0; i < Connections; i++)
                 {
@@ -73,14 +65,7 @@ public sealed class StatsEndpointTests : IClassFixture<StatsEndpointTests.Fixtur
             return stdout;
         }
 
-        public void Dispose()
-        {
-            Agent?.Dispose();
-            foreach (var server in _servers)
-                server.Dispose();
-            Topology.Dispose();
-            File.Delete(_servicesFile);
-        }
+        public void Dispose() => _setup.Dispose();
     }
 
     private static string Body(string curlOutput, out int status)
