@@ -18,7 +18,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 APT_PACKAGES=(
   clang llvm make pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev   # BPF object + shim
   bpftool xdp-tools iproute2 ethtool nftables iputils-ping                 # attach, inspect, topology
-  etcd-server etcd-client openssl                                          # real etcd in tests and demo
+  etcd-server etcd-client openssl curl                                     # real etcd; curl reaches the stats endpoint in tests
   wrk                                                                      # HTTP load through the VIP
 )
 
