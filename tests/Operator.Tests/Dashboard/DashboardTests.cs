@@ -60,6 +60,9 @@ public sealed class DashboardTests(ITestOutputHelper output)
             await page.Locator("#clusters tr[data-cluster=\"hk\"][data-ready=\"true\"]").WaitForAsync(new() { Timeout = WaitMs });
             await page.Locator("#frontends tr[data-frontend=\"10.96.0.10:80/TCP\"][data-cluster=\"tokyo\"]").WaitForAsync(new() { Timeout = WaitMs });
             await page.Locator("#legend [data-legend-cluster=\"hk\"]").WaitForAsync(new() { Timeout = WaitMs });
+            foreach (string cluster in new[] { "hk", "tokyo" }) // the rate chart has a line per backend, in its cluster's colour
+                await page.Locator($"#backend-chart polyline[data-cluster=\"{cluster}\"]").First.WaitForAsync(
+                    new() { Timeout = WaitMs, State = WaitForSelectorState.Attached });
             Assert.Equal(0, await page.Locator("#drops tr[data-drop-reason=\"policy_denied\"]").CountAsync());
             output.WriteLine($"before the policy: {traffic}");
 
