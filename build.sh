@@ -20,6 +20,7 @@ APT_PACKAGES=(
   bpftool xdp-tools iproute2 ethtool nftables iputils-ping                 # attach, inspect, topology
   etcd-server etcd-client openssl curl                                     # real etcd; curl reaches the stats endpoint in tests
   wrk                                                                      # HTTP load through the VIP
+  chromium                                                                 # the dashboard's Playwright test (no browser download)
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -112,5 +112,9 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
         if (policyOn)
             Assert.True(rig.Pipeline.Counters.PolicyRechecks > 0, "the re-check path was never taken");
         Assert.Equal(rig.Pipeline.Counters.NewFlows, rig.Pipeline.Events.Written);
+        long perFrontend = 0;
+        foreach (TrafficCount t in rig.Pipeline.Counters.Frontends)
+            perFrontend += t.Packets;
+        Assert.Equal(rig.Pipeline.Counters.Forwarded, perFrontend); // every transmitted frame counted toward its frontend
     }
 }

@@ -103,6 +103,68 @@ public sealed class StatsEndpointTests : IClassFixture<StatsEndpointTests.Fixtur
     }
 
     [Fact]
+    public void Metrics_count_packets_and_bytes_per_frontend_and_per_backend_in_both_directions()
+    {
+        string body = Body(_fixture.Get("/metrics"), out int status);
+        Assert.Equal(200, status);
+        var metrics = PrometheusText.Parse(body);
+
+        double frontendPackets = Value(metrics, body, "fastpath_frontend_packets_total", ("frontend", "10.96.0.10:80/TCP"));
+        // Each connection: SYN, SYN-ACK, ACK, request, reply at least; replies count toward the frontend too.
+        Assert.True(frontendPackets >= Fixture.Connections * 5, body);
+        Assert.True(Value(metrics, body, "fastpath_frontend_bytes_total", ("frontend", "10.96.0.10:80/TCP")) >= frontendPackets * 54, body);
+        Assert.NotNull(metrics.Find("fastpath_frontend_packets_total", [("namespace", "default"), ("service", "echo"), ("frontend", "10.96.0.10:80/TCP")]));
+        Assert.Equal("counter", metrics.Types["fastpath_backend_packets_total"]);
+
+        // The two backends serve only this TCP frontend: together they saw exactly its packets
+        // (one scrape; the traffic finished before the fixture returned).
+        double backendPackets = 0;
+        for (int i = 0; i < Fixture.BackendCount; i++)
+        {
+            var backend = ("backend", $"{ServiceTopology.BackendAddress(i)}:8080");
+            var sample = metrics.Find("fastpath_backend_packets_total", backend, ("service", "echo"), ("namespace", "default"));
+            Assert.True(sample is not null, $"no fastpath_backend_packets_total for {backend}:\n{body}");
+            backendPackets += sample.Value.Value;
+        }
+        Assert.Equal(frontendPackets, backendPackets);
+    }
+
+    private static double Value(PrometheusText metrics, string body, string name, params (string Name, string Value)[] labels) =>
+        metrics.Find(name, labels)?.Value ?? throw new Xunit.Sdk.XunitException($"no sample {name} {string.Join(",", labels)}:\n{body}");
+
+    [Fact]
+    public void V1_traffic_reports_the_frontend_with_its_stable_id_and_the_backends_with_their_cluster()
+    {
+        string body = Body(_fixture.Get("/v1/traffic"), out int status);
+        Assert.Equal(200, status);
+        using var doc = JsonDocument.Parse(body);
+        var echo = doc.RootElement.GetProperty("frontends").EnumerateArray().Single(f => f.GetProperty("frontend").GetString() == "10.96.0.10:80/TCP");
+        Assert.True(echo.GetProperty("packets").GetInt64() >= Fixture.Connections * 5, body);
+        uint id = echo.GetProperty("id").GetUInt32();
+        Assert.NotEqual(0u, id);
+        // /v1/services (and `service list`) name the frontend by the same id.
+        using var services = JsonDocument.Parse(Body(_fixture.Get("/v1/services"), out _));
+        Assert.Equal(id, services.RootElement.EnumerateArray().Single(s => s.GetProperty("frontend").GetString() == "10.96.0.10:80/TCP")
+            .GetProperty("id").GetUInt32());
+        var backends = doc.RootElement.GetProperty("backends").EnumerateArray()
+            .Where(b => b.GetProperty("protocol").GetString() == "TCP").ToList();
+        Assert.Equal(Fixture.BackendCount, backends.Count);
+        Assert.All(backends, b => Assert.Equal(doc.RootElement.GetProperty("local_cluster").GetString(), b.GetProperty("cluster").GetString()));
+        Assert.True(doc.RootElement.GetProperty("drops").GetProperty("no_backend").GetInt64() >= 1, body);
+    }
+
+    [Fact]
+    public void The_dashboard_page_is_served_self_contained()
+    {
+        string body = Body(_fixture.Get("/"), out int status);
+        Assert.Equal(200, status);
+        Assert.Contains("<title>FastPath dashboard</title>", body);
+        Assert.Contains("/v1/traffic", body);
+        Assert.DoesNotContain("http://", body.Replace("http://127.0.0.1", "")); // no external script, style or font
+        Assert.DoesNotContain("https://", body);
+    }
+
+    [Fact]
     public void V1_services_lists_the_frontend_and_its_backends()
     {
         string body = Body(_fixture.Get("/v1/services"), out int status);

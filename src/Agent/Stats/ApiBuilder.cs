@@ -10,11 +10,14 @@ internal static class ApiBuilder
     public static IReadOnlyList<ServiceDoc> Services(StatsSources sources)
     {
         DesiredState state = sources.CurrentDesiredState();
+        var snapshot = sources.Datapath.Snapshots.Current;
         var docs = new List<ServiceDoc>(state.Frontends.Length);
-        int id = 0;
         foreach (DesiredFrontend f in state.Frontends)
         {
-            id++;
+            // The stable frontend id the snapshot compiler assigned (also the id /v1/traffic and the
+            // workers count by); 0 for a frontend the fast path does not forward or has not published yet.
+            int id = (int)(snapshot.FindFrontend(f.Address, System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(f.Port),
+                (byte)f.Protocol)?.Id ?? 0);
             var selected = new HashSet<BackendSpec>(f.Backends);
             var all = f.AllBackends.IsDefaultOrEmpty ? f.Backends : f.AllBackends;
             var backends = new List<BackendDoc>(all.Length);

@@ -7,8 +7,8 @@ namespace FastPath.Agent.Stats;
 /// <summary>
 /// GET /metrics: every counter the agent keeps, in Prometheus text format. Worker counters are
 /// summed over workers (read unsynchronized: single-writer plain longs, a stale value is fine).
-/// Per-frontend/per-backend packet and byte counters are not exported: the pipeline does not
-/// count per frontend/backend yet (see the Agent README's stats section).
+/// Per-frontend/per-backend packets and bytes come from <see cref="TrafficReport"/> (removed
+/// frontends/backends: the series is dropped; a reused id starts again from zero).
 /// </summary>
 internal static class MetricsExporter
 {
@@ -16,6 +16,7 @@ internal static class MetricsExporter
     {
         var w = new PrometheusWriter();
         WritePipeline(w, sources);
+        WriteTraffic(w, sources);
         WriteWorkers(w, sources);
         WriteSockets(w, sources);
         WriteSteering(w, sources);
@@ -53,6 +54,23 @@ internal static class MetricsExporter
         w.Counter("fastpath_policy_denied_total", "policy_denied drops by the check that denied them.", deniedEgress, ("direction", "egress"));
         w.Counter("fastpath_policy_rechecks_total", "Existing flows re-decided after a policy revision change.", rechecks);
         w.Counter("fastpath_ct_full_total", "New flows refused because the conntrack table was full.", drops[(int)DropReason.CtFull]);
+    }
+
+    private static void WriteTraffic(PrometheusWriter w, StatsSources sources)
+    {
+        TrafficDoc traffic = sources.Traffic.Read(sources);
+        foreach (var f in traffic.Frontends)
+        {
+            var labels = new[] { ("namespace", f.Namespace), ("service", f.Service), ("cluster", f.Cluster), ("frontend", f.Frontend) };
+            w.Counter("fastpath_frontend_packets_total", "Frames forwarded for a frontend, both directions (replies count toward the request's frontend).", f.Packets, labels);
+            w.Counter("fastpath_frontend_bytes_total", "Bytes (whole frames) forwarded for a frontend, both directions.", f.Bytes, labels);
+        }
+        foreach (var b in traffic.Backends)
+        {
+            var labels = new[] { ("namespace", b.Namespace), ("service", b.Service), ("cluster", b.Cluster), ("backend", b.Backend) };
+            w.Counter("fastpath_backend_packets_total", "Frames forwarded to or from a backend, both directions.", b.Packets, labels);
+            w.Counter("fastpath_backend_bytes_total", "Bytes (whole frames) forwarded to or from a backend, both directions.", b.Bytes, labels);
+        }
     }
 
     private static void WriteWorkers(PrometheusWriter w, StatsSources sources)

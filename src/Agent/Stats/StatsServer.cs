@@ -16,6 +16,8 @@ namespace FastPath.Agent.Stats;
 ///   GET /v1/clustermesh     local + remote cluster status
 ///   GET /v1/nodes, /v1/identities, /v1/policy
 ///   GET /v1/flows[?follow=1] recent flows and drops; follow streams JSON lines until the client goes away
+///   GET /v1/traffic         packets/bytes per frontend and per backend, drops by reason
+///   GET /                   the live dashboard (one self-contained page polling the endpoints above)
 /// </code>
 /// Everything here runs on Kestrel's threads and only reads the datapath; it never blocks a worker.
 /// </summary>
@@ -90,6 +92,8 @@ internal sealed class StatsServer : IDisposable
         app.MapGet("/v1/identities", (HttpContext http) => Json(http, ApiBuilder.Identities(sources)));
         app.MapGet("/v1/policy", (HttpContext http) => Json(http, ApiBuilder.Policy(sources)));
         app.MapGet("/v1/flows", (HttpContext http) => Flows(http, sources));
+        app.MapGet("/v1/traffic", (HttpContext http) => Json(http, sources.Traffic.Read(sources)));
+        app.MapGet("/", (HttpContext http) => Dashboard.Write(http));
 
         app.StartAsync().GetAwaiter().GetResult();
         return new StatsServer(app);

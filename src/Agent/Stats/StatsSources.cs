@@ -33,6 +33,8 @@ internal sealed class StatsSources
     public Datapath Datapath { get; }
     public DateTimeOffset StartedAt { get; }
     public LatencyHistogram PublishLatency { get; } = new();
+    /// <summary>Per-frontend/per-backend traffic (shared by /metrics and /v1/traffic: one set of id-reuse baselines).</summary>
+    public TrafficReport Traffic { get; } = new();
 
     /// <summary>Mesh mode's control plane; null in standalone mode. Set once, after it started.</summary>
     public MeshControlPlane? Mesh { get; set; }

@@ -29,6 +29,9 @@ public sealed class SnapshotCompiler
     private readonly MaglevParameters _maglev;
     private readonly Func<string, ushort> _clusterIdOf;
     private readonly BackendIdAllocator _ids = new();
+    // Frontends are keyed by (VIP, port, protocol) too, so the same allocator gives them stable
+    // ids (reused lowest-first once a frontend is gone): workers count traffic per frontend id.
+    private readonly BackendIdAllocator _frontendIds = new();
     private readonly MaglevTableCache _tables = new();
     private readonly Action<string>? _warn;
     private PolicyInputs _lastPolicy = PolicyInputs.None;
@@ -64,6 +67,7 @@ public sealed class SnapshotCompiler
 
         var forwardable = state.Frontends.Where(IsForwardable).ToList();
         var ids = _ids.Assign(forwardable.SelectMany(f => f.AllBackends).Select(b => (b.Address, b.Port, b.Protocol)));
+        var frontendIds = _frontendIds.Assign(forwardable.Select(f => (f.Address, f.Port, f.Protocol)));
 
         var builder = new ForwardingSnapshotBuilder(_maglev, tablesAreImmutable: true); // tables come from _tables and are never written
         var added = new HashSet<uint>();
@@ -86,7 +90,7 @@ public sealed class SnapshotCompiler
                     backend.Address, backend.Port, backend.Protocol, backend.Weight));
             uint[] table = maglevBackends.Count == 0 ? [] : _tables.GetOrBuild(maglevBackends, _maglev);
             builder.AddFrontend(frontend.Address, frontend.Port, frontend.Protocol,
-                frontend.Service.Namespace, frontend.Service.Name, table);
+                frontend.Service.Namespace, frontend.Service.Name, table, frontendIds[(frontend.Address, frontend.Port, frontend.Protocol)]);
             if (policy.PolicyAwareSelection && maglevBackends.Count > 1)
                 AddIdentityTables(builder, frontend, maglevBackends, policy);
         }

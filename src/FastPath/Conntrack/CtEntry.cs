@@ -59,6 +59,10 @@ internal struct CtEntry
     /// allowed (SPEC §7: the verdict is cached in ct). Kept on both entries so either direction
     /// compares it without touching the partner; rewritten on both after a re-check.</summary>
     public int PolicyRevision;
+    /// <summary>Stable id of the frontend the flow was placed through (<c>FrontendEntry.Id</c>), on
+    /// both entries: packets of either direction count toward it without a frontend lookup.
+    /// Sits in what was tail padding (the entry stays 112 bytes).</summary>
+    public uint FrontendId;
 }
 
 internal static class CtSlot
@@ -94,6 +98,8 @@ public readonly struct CtFlow
     public readonly MacAddress LocalMac;
     /// <summary>Policy revision (low 32 bits) the flow was last allowed at; see <see cref="CtTable.SetPolicyRevision"/>.</summary>
     public readonly int PolicyRevision;
+    /// <summary>Stable id of the flow's frontend (0 when created without one).</summary>
+    public readonly uint FrontendId;
 
     internal CtFlow(int index, int state, ref CtEntry e)
     {
@@ -109,6 +115,7 @@ public readonly struct CtFlow
         ClientMac = e.ClientMac;
         LocalMac = e.LocalMac;
         PolicyRevision = Volatile.Read(ref e.PolicyRevision);
+        FrontendId = e.FrontendId;
     }
 
     public bool IsReply => Direction == CtDirection.Reply;
@@ -125,10 +132,13 @@ public readonly struct CtNewFlow
     public readonly MacAddress LocalMac;
     /// <summary>Policy revision (low 32 bits) the flow's verdict was decided at.</summary>
     public readonly int PolicyRevision;
+    /// <summary>Stable id of the frontend the flow came in through (per-frontend counters).</summary>
+    public readonly uint FrontendId;
 
     public CtNewFlow(uint backendId, in NetAddress backendAddress, ushort backendPortRaw, int ingressSlot,
-        in MacAddress clientMac, in MacAddress localMac, int policyRevision = 0)
+        in MacAddress clientMac, in MacAddress localMac, int policyRevision = 0, uint frontendId = 0)
     {
+        FrontendId = frontendId;
         PolicyRevision = policyRevision;
         BackendId = backendId;
         BackendAddress = backendAddress;

@@ -146,6 +146,7 @@ public sealed class CtTable
         fwd.ClientMac = flow.ClientMac;
         fwd.LocalMac = flow.LocalMac;
         fwd.PolicyRevision = flow.PolicyRevision;
+        fwd.FrontendId = flow.FrontendId;
         fwd.Flags = flags;
         fwd.ExpiresAtMs = nowMs + Lifetime(forwardKey.Protocol, flags);
 
@@ -160,6 +161,7 @@ public sealed class CtTable
         rep.ClientMac = flow.ClientMac;
         rep.LocalMac = flow.LocalMac;
         rep.PolicyRevision = flow.PolicyRevision;
+        rep.FrontendId = flow.FrontendId;
         rep.Flags = 0;
         rep.ExpiresAtMs = 0;
 

@@ -55,6 +55,10 @@ public sealed class PacketPipeline
     private readonly NetAddress[] _wantedNeighbours;
     private int _wantedCount;
     private readonly FlowEventRing _events;
+    /// <summary>Smallest per-id counter array allocated (ids 0..15).</summary>
+    private const int TrafficCounterMinLength = 16;
+    private TrafficCount[] _frontendTraffic = [];
+    private TrafficCount[] _backendTraffic = [];
 
     // Per-batch view, read once in BeginBatch.
     private ForwardingSnapshot _snapshot = null!;
@@ -110,6 +114,49 @@ public sealed class PacketPipeline
         _seedV4 = snapshot.LookupSeedV4;
         _seedV6 = snapshot.LookupSeedV6;
         _policyRevision = snapshot.PolicyRevisionTag;
+        if (snapshot.FrontendIdLimit > _frontendTraffic.Length || snapshot.BackendIdLimit > _backendTraffic.Length)
+            GrowTrafficCounters(snapshot);
+    }
+
+    /// <summary>A snapshot brought ids beyond the counter arrays: copy them into larger ones (with
+    /// headroom, so a growing mesh does not reallocate on every publish). Arrays never shrink, so
+    /// every id a ct entry can hold stays in range.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GrowTrafficCounters(ForwardingSnapshot snapshot)
+    {
+        _frontendTraffic = Grown(_frontendTraffic, snapshot.FrontendIdLimit);
+        _backendTraffic = Grown(_backendTraffic, snapshot.BackendIdLimit);
+        Counters.Frontends = _frontendTraffic;
+        Counters.Backends = _backendTraffic;
+
+        static TrafficCount[] Grown(TrafficCount[] current, int needed)
+        {
+            if (needed <= current.Length)
+                return current;
+            var larger = new TrafficCount[Math.Max(needed + needed / 2, TrafficCounterMinLength)];
+            current.CopyTo(larger, 0);
+            return larger;
+        }
+    }
+
+    /// <summary>Counts one transmitted frame toward its flow's frontend and backend.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountTraffic(uint frontendId, uint backendId, int frameLength)
+    {
+        TrafficCount[] frontends = _frontendTraffic;
+        if (frontendId < (uint)frontends.Length)
+        {
+            ref TrafficCount f = ref frontends[frontendId];
+            f.Packets++;
+            f.Bytes += frameLength;
+        }
+        TrafficCount[] backends = _backendTraffic;
+        if (backendId < (uint)backends.Length)
+        {
+            ref TrafficCount b = ref backends[backendId];
+            b.Packets++;
+            b.Bytes += frameLength;
+        }
     }
 
     /// <summary>Processes one frame in place. On Forward, transmit <paramref name="frame"/> on the returned egress slot.</summary>
@@ -147,6 +194,7 @@ public sealed class PacketPipeline
 
         NatRewriter.RewriteDestination(frame, ref packet, in flow.NatAddress, flow.NatPortRaw);
         NatRewriter.RewriteMacs(frame, hop.Source, hop.Destination);
+        CountTraffic(flow.FrontendId, flow.BackendId, frame.Length);
         Counters.Forwarded++;
         return PacketResult.Forward(hop.DeviceSlot, frame.Length);
     }
@@ -168,6 +216,7 @@ public sealed class PacketPipeline
 
         NatRewriter.RewriteSource(frame, ref packet, in flow.NatAddress, flow.NatPortRaw);
         NatRewriter.RewriteMacs(frame, in flow.LocalMac, in flow.ClientMac);
+        CountTraffic(flow.FrontendId, flow.BackendId, frame.Length);
         Counters.Replies++;
         Counters.Forwarded++;
         return PacketResult.Forward(flow.IngressSlot, frame.Length);
@@ -223,7 +272,7 @@ public sealed class PacketPipeline
             return DropNewFlow(DropReason.ReplyTupleInUse, in packet, frontend, backendId, in outcome);
         var newFlow = new CtNewFlow(backendId, in backend.Address, backend.PortRaw, ingressSlot,
             clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)),
-            policyRevision: _policyRevision);
+            policyRevision: _policyRevision, frontendId: frontend.Id);
         if (!_ct.TryInsertFlow(in key, in replyKey, in newFlow, packet.TcpFlags, _nowMs, out _))
             return DropNewFlow(DropReason.CtFull, in packet, frontend, backendId, in outcome);
         _pendingReplyKeys[_pendingCount++] = FlowReplyKey.From(in replyKey);
@@ -233,6 +282,7 @@ public sealed class PacketPipeline
 
         NatRewriter.RewriteDestination(frame, ref packet, in backend.Address, backend.PortRaw);
         NatRewriter.RewriteMacs(frame, hop.Source, hop.Destination);
+        CountTraffic(frontend.Id, backendId, frame.Length);
         Counters.Forwarded++;
         return PacketResult.Forward(hop.DeviceSlot, frame.Length);
     }

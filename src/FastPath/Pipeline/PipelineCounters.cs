@@ -1,5 +1,13 @@
 namespace FastPath.Pipeline;
 
+/// <summary>Packets and bytes (whole frames as transmitted, Ethernet header included) of one
+/// frontend or backend, as counted by one worker.</summary>
+public struct TrafficCount
+{
+    public long Packets;
+    public long Bytes;
+}
+
 /// <summary>
 /// One worker's counters, written only by that worker with plain stores (no atomics: one
 /// writer). A stats reader sums them over workers; a torn or slightly stale read is fine.
@@ -22,6 +30,18 @@ public sealed class PipelineCounters
     public long PolicyDeniedEgress;
     /// <summary>Existing-flow verdicts re-decided because the snapshot's policy revision changed.</summary>
     public long PolicyRechecks;
+
+    /// <summary>
+    /// Forwarded traffic by stable frontend id (<c>FrontendEntry.Id</c>) and by backend id, both
+    /// directions: a reply counts toward the same frontend and backend as its request (per-service
+    /// traffic, as Cilium reports it). Only transmitted frames count; drops count in <see cref="Drops"/>.
+    /// Indexed by id ([0] unused). The worker replaces an array by a larger copy between batches
+    /// when a snapshot brings higher ids (<see cref="PacketPipeline.BeginBatch"/>), never per packet;
+    /// a reader that still holds the old array just sees slightly stale figures.
+    /// </summary>
+    public TrafficCount[] Frontends = [];
+    /// <inheritdoc cref="Frontends"/>
+    public TrafficCount[] Backends = [];
 
     public long Dropped(DropReason reason) => Drops[(int)reason];
 

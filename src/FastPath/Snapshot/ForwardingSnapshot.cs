@@ -33,6 +33,10 @@ public sealed class ForwardingSnapshot
         LookupSeedV6 = parameters.LookupSeedV6;
         _frontends = frontends;
         _backends = backends;
+        uint maxFrontendId = 0;
+        foreach (FrontendEntry f in frontends)
+            maxFrontendId = Math.Max(maxFrontendId, f.Id);
+        FrontendIdLimit = (int)maxFrontendId + 1;
 
         int capacity = 16;
         while (capacity < frontends.Length * 2)
@@ -76,6 +80,8 @@ public sealed class ForwardingSnapshot
 
     public int FrontendCount => _frontends.Length;
     public IReadOnlyList<FrontendEntry> Frontends => _frontends;
+    /// <summary>Highest frontend id + 1: the size an id-indexed per-frontend array needs.</summary>
+    public int FrontendIdLimit { get; }
     /// <summary>Highest id + 1: the size of the id-indexed backend array.</summary>
     public int BackendIdLimit => _backends.Length;
 

@@ -16,11 +16,15 @@ public sealed class ForwardingSnapshotBuilder
     /// <summary>Largest backend id accepted: the snapshot keeps an array indexed by id,
     /// so ids must be dense-ish (2^22 ids = 4 M backends, 128 MiB of entries at most).</summary>
     public const uint MaxBackendId = (1u << 22) - 1;
+    /// <summary>Largest frontend id accepted: workers keep per-frontend counters in an array indexed
+    /// by id (2^20 frontends, 16 MiB of counters per worker at most).</summary>
+    public const uint MaxFrontendId = (1u << 20) - 1;
 
     private readonly MaglevParameters _parameters;
     private readonly Dictionary<uint, BackendEntry> _backends = new();
     private readonly List<FrontendEntry> _frontends = new();
     private readonly HashSet<(NetAddress, ushort, byte)> _frontendKeys = new();
+    private readonly HashSet<uint> _frontendIds = new();
     private readonly Dictionary<(NetAddress, ushort, byte), Dictionary<uint, uint[]>> _identityTables = new();
     private SnapshotPolicy _policy = SnapshotPolicy.None;
 
@@ -55,15 +59,24 @@ public sealed class ForwardingSnapshotBuilder
 
     /// <param name="port">Host-order port number.</param>
     /// <param name="maglevTable">Slot → backend id (0 = none); copied unless the builder shares immutable tables. Empty when the service has no backend.</param>
-    public ForwardingSnapshotBuilder AddFrontend(NetAddress vip, ushort port, L4Protocol protocol, string ns, string name, uint[] maglevTable)
+    /// <param name="id">Stable frontend id (see <see cref="FrontendEntry.Id"/>); 0 = the frontend's position + 1, fine for
+    /// a one-off snapshot, but a control plane that republishes must pass ids that stay with the VIP:port/proto.</param>
+    public ForwardingSnapshotBuilder AddFrontend(NetAddress vip, ushort port, L4Protocol protocol, string ns, string name, uint[] maglevTable,
+        uint id = 0)
     {
         ArgumentNullException.ThrowIfNull(maglevTable);
         if (protocol is not (L4Protocol.Tcp or L4Protocol.Udp))
             throw new ArgumentException($"frontend {ns}/{name} {vip}:{port}: protocol {protocol.ToName()} is not supported by the fast path (TCP or UDP)", nameof(protocol));
+        if (id == 0)
+            id = (uint)_frontends.Count + 1;
+        if (id > MaxFrontendId)
+            throw new ArgumentException($"frontend {ns}/{name} {vip}:{port}: id {id} is outside 1..{MaxFrontendId}", nameof(id));
         ushort portRaw = BinaryPrimitives.ReverseEndianness(port);
         if (!_frontendKeys.Add((vip, portRaw, (byte)protocol)))
             throw new ArgumentException($"frontend {vip}:{port}/{protocol.ToName()} added twice (last by {ns}/{name})", nameof(vip));
-        _frontends.Add(new FrontendEntry(_frontends.Count, vip, portRaw, (byte)protocol, ns, name, Own(maglevTable)));
+        if (!_frontendIds.Add(id))
+            throw new ArgumentException($"frontend {ns}/{name} {vip}:{port}/{protocol.ToName()}: id {id} already used by another frontend", nameof(id));
+        _frontends.Add(new FrontendEntry(_frontends.Count, id, vip, portRaw, (byte)protocol, ns, name, Own(maglevTable)));
         return this;
     }
 

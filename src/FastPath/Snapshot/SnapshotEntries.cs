@@ -48,9 +48,10 @@ public sealed class FrontendEntry
     private uint[] _identityKeys = NoIdentityKeys;
     private uint[][] _identityTables = [[]];
 
-    internal FrontendEntry(int index, in NetAddress vip, ushort portRaw, byte protocol, string ns, string name, uint[] maglevTable)
+    internal FrontendEntry(int index, uint id, in NetAddress vip, ushort portRaw, byte protocol, string ns, string name, uint[] maglevTable)
     {
         Index = index;
+        Id = id;
         Vip = vip;
         PortRaw = portRaw;
         Protocol = protocol;
@@ -61,6 +62,10 @@ public sealed class FrontendEntry
 
     /// <summary>Position in the snapshot's frontend list (events and stats name the frontend by it).</summary>
     public int Index { get; }
+    /// <summary>Stable frontend id (1..<see cref="ForwardingSnapshotBuilder.MaxFrontendId"/>): the same
+    /// VIP:port/proto keeps it across snapshots, unlike <see cref="Index"/>. Conntrack stores it so
+    /// established packets count per frontend without a lookup; `service list` shows it as ID.</summary>
+    public uint Id { get; }
     public NetAddress Vip { get; }
     public ushort PortRaw { get; }
     public byte Protocol { get; }

@@ -43,6 +43,28 @@ public class SnapshotCompilerTests
     }
 
     [Fact]
+    public void A_frontend_keeps_its_id_across_compiles_when_others_are_added_before_it_or_removed()
+    {
+        var compiler = new SnapshotCompiler(Parameters, _ => 1);
+        DesiredFrontend Frontend(string vip, ushort port) =>
+            new(Web, NetAddress.Parse(vip), port, L4Protocol.Tcp, "http", [Backend("10.244.2.1")], [Backend("10.244.2.1")]);
+        uint IdOf(FastPath.Snapshot.ForwardingSnapshot s, string vip, ushort port) =>
+            s.Frontends.Single(f => f.Vip == NetAddress.Parse(vip) && f.PortRaw == System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(port)).Id;
+
+        var first = compiler.Compile(new DesiredState(1, [Frontend("10.96.0.20", 80), Frontend("10.96.0.30", 80)]));
+        var second = compiler.Compile(new DesiredState(2, [Frontend("10.96.0.30", 80)]));            // .30 moves to index 0
+        var third = compiler.Compile(new DesiredState(3, [Frontend("10.96.0.10", 80), Frontend("10.96.0.30", 80)]));
+
+        uint id = IdOf(first, "10.96.0.30", 80);
+        Assert.Equal(0, second.Frontends.Single().Index);
+        Assert.Equal(id, IdOf(second, "10.96.0.30", 80));
+        Assert.Equal(id, IdOf(third, "10.96.0.30", 80));
+        Assert.NotEqual(IdOf(third, "10.96.0.10", 80), id);
+        Assert.DoesNotContain(0u, third.Frontends.Select(f => f.Id));
+        Assert.True(third.FrontendIdLimit > third.Frontends.Max(f => f.Id));
+    }
+
+    [Fact]
     public void The_maglev_table_holds_only_the_selected_backends_and_equals_a_direct_build()
     {
         var compiler = new SnapshotCompiler(Parameters, cluster => cluster == "hk" ? (ushort)2 : (ushort)1);
