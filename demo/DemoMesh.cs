@@ -28,7 +28,8 @@ internal sealed class DemoMesh : IDisposable
     /// <summary>Every namespace of this run (for the operator and the clean-up test).</summary>
     public IEnumerable<string> NetnsNames => new[] { Net.Node, Net.Client }.Concat(Net.Backends).Select(n => n.Name);
 
-    public DemoMesh(Action<string> progress)
+    /// <param name="fact">Told, before anything else is created, the run id and every name to clean up.</param>
+    public DemoMesh(Action<string> progress, Action<string> fact)
     {
         Net = ServiceTopology.Create(Topology.PodNames.Length);
         RunId = Net.Id;
@@ -37,8 +38,8 @@ internal sealed class DemoMesh : IDisposable
         Manifests = new TokyoManifests(Path.Combine(Root, "manifests"));
         try
         {
-            // Printed before anything else is created, so whoever stops the run knows what to look for.
-            progress($"run {RunId}: netns {string.Join(' ', NetnsNames)}; temp dir {Root}; pin dir {PinDir}");
+            // Printed once the namespaces exist and before anything else is created: whoever stops the run knows what to look for.
+            fact($"run {RunId}: netns {string.Join(' ', NetnsNames)}; temp dir {Root}; pin dir {PinDir}");
             Directory.CreateDirectory(Manifests.Directory);
             string meshDir = Path.Combine(Root, "clustermesh");
             Directory.CreateDirectory(meshDir);

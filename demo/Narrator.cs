@@ -12,18 +12,31 @@ internal sealed record StepResult(int Number, string Name, string Expected, stri
 /// </summary>
 internal sealed class Narrator
 {
-    private const int RedirectedWidth = 120;
+    private const int RedirectedWidth = 160;
 
     public Narrator()
     {
-        // Redirected output (a test, a log file) would otherwise wrap tables at 80 columns.
+        // Redirected output (a test, a log file): plain text, and tables not wrapped at 80 columns.
         if (Console.IsOutputRedirected)
+        {
             AnsiConsole.Profile.Width = RedirectedWidth;
+            AnsiConsole.Profile.Capabilities.Ansi = false;
+            AnsiConsole.Profile.Capabilities.ColorSystem = ColorSystem.NoColors;
+        }
     }
 
     public void Title(string text) => AnsiConsole.Write(new Rule($"[bold]{Markup.Escape(text)}[/]").LeftJustified());
 
-    public void Progress(string text) => AnsiConsole.MarkupLine($"[grey]  · {Markup.Escape(text)}[/]");
+    public void Progress(string text)
+    {
+        if (Console.IsOutputRedirected)
+            Fact(text); // long command lines stay one line in a log
+        else
+            AnsiConsole.MarkupLine($"[grey]  · {Markup.Escape(text)}[/]");
+    }
+
+    /// <summary>One line exactly as given, never wrapped (the run's resource names are read back by its test).</summary>
+    public void Fact(string text) => Console.Out.WriteLine($"  · {text}");
 
     public void Step(int number, string headline)
     {
@@ -39,7 +52,8 @@ internal sealed class Narrator
     /// <summary>The answers of one batch of requests: one bar per pod, tokyo green, hk blue, failures red.</summary>
     public void Answers(string what, Tally tally)
     {
-        var chart = new BarChart().Width(70).Label($"  {Markup.Escape(what)}: {tally.Total} requests through {Topology.VipEndpoint}");
+        AnsiConsole.MarkupLine($"  [bold]{Markup.Escape(what)}[/]: {tally.Total} requests through {Topology.VipEndpoint}");
+        var chart = new BarChart().Width(70);
         foreach (string pod in Topology.PodNames)
             chart.AddItem(pod, tally.PerPod.GetValueOrDefault(pod), Topology.ClusterOf(pod) == Topology.Tokyo ? Color.Green : Color.Blue);
         chart.AddItem("no answer", tally.FailedCount, Color.Red);
@@ -51,8 +65,9 @@ internal sealed class Narrator
     public void Cli(string command, string output)
     {
         AnsiConsole.MarkupLine($"  [grey]$[/] [bold]{Markup.Escape(command)}[/]");
+        // Console, not AnsiConsole: the CLI already laid its lines out; wrapping would break its columns.
         foreach (string line in output.TrimEnd().Split('\n'))
-            AnsiConsole.WriteLine($"    {line.TrimEnd()}");
+            Console.Out.WriteLine($"    {line.TrimEnd()}");
     }
 
     public void Summary(IReadOnlyList<StepResult> results, TimeSpan elapsed)
@@ -72,9 +87,9 @@ internal sealed class Narrator
         AnsiConsole.Write(table);
         // Plain lines too: greppable in a log, and what the demo's own test reads.
         foreach (var r in results)
-            AnsiConsole.WriteLine($"step {r.Number} {(r.Passed ? "pass" : "FAIL")}: {r.Name} — {r.Observed}");
+            Console.Out.WriteLine($"step {r.Number} {(r.Passed ? "pass" : "FAIL")}: {r.Name} — {r.Observed}");
         var failed = results.Where(r => !r.Passed).Select(r => r.Number.ToString()).ToList();
-        AnsiConsole.WriteLine(failed.Count == 0
+        Console.Out.WriteLine(failed.Count == 0
             ? $"demo passed: all {results.Count} steps behaved as expected ({elapsed.TotalSeconds:0.0} s)"
             : $"demo FAILED: step {string.Join(", ", failed)} did not behave as expected ({elapsed.TotalSeconds:0.0} s)");
     }

@@ -31,7 +31,7 @@ DemoMesh? mesh = null;
 try
 {
     say.Title("FastPath cluster mesh demo: seed 000 (tokyo + hk) on a real agent");
-    mesh = new DemoMesh(say.Progress);
+    mesh = new DemoMesh(say.Progress, say.Fact);
     say.Progress($"ready after {clock.Elapsed.TotalSeconds:0.0} s");
     var results = new Walkthrough(mesh, say, interrupt.Token).Run();
     say.Summary(results, clock.Elapsed);

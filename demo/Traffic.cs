@@ -127,6 +127,24 @@ internal sealed class BackgroundLoad : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the load has had <paramref name="count"/> more answers from <paramref name="cluster"/> than
+    /// it had when called (the load itself must see the change, not only the main thread); false after the timeout.
+    /// </summary>
+    public bool WaitForAnswers(string cluster, int count, TimeSpan timeout, CancellationToken stop)
+    {
+        int target = Tally.FromCluster(cluster) + count;
+        var clock = Stopwatch.StartNew();
+        while (Tally.FromCluster(cluster) < target)
+        {
+            if (clock.Elapsed > timeout || !_thread.IsAlive)
+                return false;
+            stop.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(50));
+            stop.ThrowIfCancellationRequested();
+        }
+        return true;
+    }
+
     /// <summary>Stops after the request in flight; returns what the load saw.</summary>
     public Tally Stop()
     {

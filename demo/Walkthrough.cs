@@ -10,6 +10,8 @@ internal sealed class Walkthrough(DemoMesh mesh, Narrator say, CancellationToken
 {
     private static readonly TimeSpan ConvergeTimeout = TimeSpan.FromSeconds(30);
     private const int EvidenceRequests = 40;
+    /// <summary>Step 3: answers the background load must get from each side before the next change.</summary>
+    private const int LoadAnswersPerPhase = 10;
     private const string Tokyo = Topology.Tokyo, Hk = Topology.Hk;
 
     public IReadOnlyList<StepResult> Run() =>
@@ -29,6 +31,7 @@ internal sealed class Walkthrough(DemoMesh mesh, Narrator say, CancellationToken
         var answers = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Hk), "answers from hk only");
         ShowServices();
         say.Cli("fastpath status", mesh.Cli("status"));
+        say.Cli("fastpath node list", mesh.Cli("node", "list"));
         return result(answers.ByCluster, answers.FailedCount == 0 && answers.AnsweredByExactly(Hk));
     }
 
@@ -50,18 +53,21 @@ internal sealed class Walkthrough(DemoMesh mesh, Narrator say, CancellationToken
 
         say.Say("Requests keep running on a thread of their own while tokyo's pods go away and come back.");
         using var load = new BackgroundLoad(mesh.Net);
+        bool loadSawTokyo = load.WaitForAnswers(Tokyo, LoadAnswersPerPhase, ConvergeTimeout, stop);
         say.Say("tokyo's EndpointSlice is deleted (its pods are gone).");
         mesh.Manifests.DeleteSlice();
+        bool loadSawHk = load.WaitForAnswers(Hk, LoadAnswersPerPhase, ConvergeTimeout, stop);
         var failover = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Hk), "hk takes over");
         say.Say("tokyo's EndpointSlice is back.");
         mesh.Manifests.WriteSlice(Topology.TokyoPods);
+        bool loadSawTokyoAgain = load.WaitForAnswers(Tokyo, LoadAnswersPerPhase, ConvergeTimeout, stop);
         var back = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Tokyo), "tokyo again");
         Tally during = load.Stop();
         say.Answers("the requests that ran through removal and return", during);
-        bool noFailure = during.FailedCount == 0 && during.AnsweredByExactly(Tokyo, Hk);
-        say.Verdict(noFailure, noFailure
-            ? $"{during.Total} requests ran through the failover and back, none failed"
-            : $"{during.FailedCount} of {during.Total} requests failed during the failover");
+        bool noFailure = during.FailedCount == 0 && loadSawTokyo && loadSawHk && loadSawTokyoAgain;
+        say.Verdict(noFailure, noFailure ? $"{during.Total} requests ran through the failover and back, none failed"
+            : during.FailedCount > 0 ? $"{during.FailedCount} of {during.Total} requests failed during the failover"
+            : $"the load did not get {LoadAnswersPerPhase} answers from each side in turn within {ConvergeTimeout.TotalSeconds:0} s");
         bool passed = local.AnsweredByExactly(Tokyo) && local.FailedCount == 0 && failover.AnsweredByExactly(Hk)
             && failover.FailedCount == 0 && back.AnsweredByExactly(Tokyo) && back.FailedCount == 0 && noFailure;
         return result($"local: {local.ByCluster} | removed: {failover.ByCluster} | restored: {back.ByCluster} | " +
@@ -101,6 +107,7 @@ internal sealed class Walkthrough(DemoMesh mesh, Narrator say, CancellationToken
         mesh.Manifests.WritePolicy();
         var dropped = Converge(t => t.FailedCount > 0 && t.AnsweredByExactly(Tokyo), "drops, and answers from tokyo only",
             Traffic.ShortConnect);
+        say.Cli("fastpath identity list", mesh.Cli("identity", "list"));
         say.Cli("fastpath policy get", mesh.Cli("policy", "get"));
         string observe = mesh.Cli("observe", "--verdict", "DROPPED");
         say.Cli("fastpath observe --verdict DROPPED   (last lines)", LastLines(observe, 6));
