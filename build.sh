@@ -85,7 +85,7 @@ case "$cmd" in
   setup) setup ;;
   build) build ;;
   test)  build; run_tests ;;
-  demo)  die "the demo (cluster-mesh walkthrough) is not built yet: it lands with the operations issue; try ./build.sh test" ;;
+  demo)  build; log "running the cluster-mesh demo (seed 000)"; exec dotnet demo/bin/Release/net10.0/fastpath-demo.dll ;;
   perf)  build; exec perf/run.sh "${@:2}" ;;
   *) die "unknown command '$cmd' (expected build, test, demo, perf or setup)" ;;
 esac

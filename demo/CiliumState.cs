@@ -1,0 +1,69 @@
+using System.Net;
+using FastPath.ControlPlane.Tests.Etcd;
+
+namespace FastPath.Demo;
+
+/// <summary>
+/// What each cluster publishes in its etcd, in Cilium's clustermesh layout and JSON (SPEC §4):
+/// cluster-config, services, identities, ipcache and nodes. tokyo's etcd is the agent's own kvstore
+/// (identities and ipcache of the local pods); hk's is a remote cluster's, read through --clustermesh-config.
+/// </summary>
+internal static class CiliumState
+{
+    /// <summary>Identities: cluster id in bits 16-23 (Cilium's layout with 255 clusters), so ranges never overlap.</summary>
+    public const uint TokyoNetshoot = (1u << 16) + 7, TokyoBookstore = (1u << 16) + 8, HkBookstore = (2u << 16) + 9;
+
+    /// <summary>The ClusterIP hk's own bookstore Service has in hk (seed 000); remote frontends are ignored.</summary>
+    private const string HkClusterIp = "10.104.65.103";
+
+    public static void PublishTokyo(EtcdServer tokyo, IPAddress client, IReadOnlyList<IPAddress> bookstores)
+    {
+        PutIdentity(tokyo, TokyoNetshoot, Topology.Tokyo, "netshoot");
+        PutIdentity(tokyo, TokyoBookstore, Topology.Tokyo, "bookstore");
+        PutIp(tokyo, client, TokyoNetshoot, "netshoot");
+        for (int i = 0; i < bookstores.Count; i++)
+            PutIp(tokyo, bookstores[i], TokyoBookstore, $"bookstore-{i}");
+        PutNode(tokyo, Topology.Tokyo, Topology.TokyoId, "tokyo-node-1", "10.13.1.10", "10.244.0.0");
+    }
+
+    public static void PublishHk(EtcdServer hk, IReadOnlyList<IPAddress> bookstores)
+    {
+        PutClusterConfig(hk, Topology.Hk, Topology.HkId);
+        PutHkService(hk, bookstores, shared: true);
+        PutIdentity(hk, HkBookstore, Topology.Hk, "bookstore");
+        for (int i = 0; i < bookstores.Count; i++)
+            PutIp(hk, bookstores[i], HkBookstore, $"bookstore-{i}");
+        PutNode(hk, Topology.Hk, Topology.HkId, "hk-node-1", "10.14.1.10", "10.244.2.0");
+        PutNode(hk, Topology.Hk, Topology.HkId, "hk-node-2", "10.14.1.11", "10.244.3.0");
+    }
+
+    /// <summary>hk's export of default/bookstore: its pods on 8080, port name "" (an unnamed Service port).</summary>
+    public static void PutHkService(EtcdServer hk, IReadOnlyList<IPAddress> bookstores, bool shared)
+    {
+        string backends = string.Join(',', bookstores.Select(ip => $"\"{ip}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":{Topology.PodPort}}}}}"));
+        hk.Etcdctl("put", $"cilium/state/services/v1/{Topology.Hk}/default/bookstore",
+            $"{{\"cluster\":\"{Topology.Hk}\",\"namespace\":\"default\",\"name\":\"bookstore\"," +
+            $"\"frontends\":{{\"{HkClusterIp}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":{Topology.PodPort}}}}}}}," +
+            $"\"backends\":{{{backends}}},\"labels\":{{}},\"selector\":{{\"app\":\"bookstore\"}}," +
+            $"\"includeExternal\":true,\"shared\":{(shared ? "true" : "false")},\"clusterID\":{Topology.HkId}}}");
+    }
+
+    private static void PutClusterConfig(EtcdServer etcd, string cluster, int id) =>
+        etcd.Etcdctl("put", $"cilium/cluster-config/{cluster}",
+            $"{{\"id\":{id},\"capabilities\":{{\"syncedCanaries\":false,\"maxConnectedClusters\":255,\"cached\":false}}}}");
+
+    private static void PutIdentity(EtcdServer etcd, uint id, string cluster, string app) =>
+        etcd.Etcdctl("put", $"cilium/state/identities/v1/id/{id}",
+            $"k8s:app={app};k8s:io.cilium.k8s.policy.cluster={cluster};k8s:io.kubernetes.pod.namespace=default;");
+
+    private static void PutIp(EtcdServer etcd, IPAddress ip, uint id, string pod) =>
+        etcd.Etcdctl("put", $"cilium/state/ip/v1/default/{ip}",
+            $"{{\"IP\":\"{ip}\",\"Mask\":null,\"HostIP\":\"10.244.0.1\",\"ID\":{id},\"Key\":0,\"Metadata\":\"\"," +
+            $"\"K8sNamespace\":\"default\",\"K8sPodName\":\"{pod}\"}}");
+
+    /// <summary>A node with its pod CIDR (/24: mask ////AA== is 255.255.255.0 in base64).</summary>
+    private static void PutNode(EtcdServer etcd, string cluster, int clusterId, string node, string ip, string podCidr) =>
+        etcd.Etcdctl("put", $"cilium/state/nodes/v1/{cluster}/{node}",
+            $"{{\"Name\":\"{node}\",\"Cluster\":\"{cluster}\",\"IPAddresses\":[{{\"Type\":\"InternalIP\",\"IP\":\"{ip}\"}}]," +
+            $"\"IPv4AllocCIDR\":{{\"IP\":\"{podCidr}\",\"Mask\":\"////AA==\"}},\"IPv6AllocCIDR\":null,\"ClusterID\":{clusterId}}}");
+}

@@ -1,0 +1,176 @@
+namespace FastPath.Demo;
+
+/// <summary>
+/// Seed 000 (Cilium Cluster Mesh: global services, affinity, cross-cluster policy) step by step on the
+/// real agent. Each step changes what a cluster publishes (tokyo's manifests, hk's etcd), waits until
+/// the requests show the change (bounded by <see cref="ConvergeTimeout"/>), then sends a counted batch
+/// as evidence and shows what the CLI says. A step that fails is reported and the walkthrough goes on.
+/// </summary>
+internal sealed class Walkthrough(DemoMesh mesh, Narrator say, CancellationToken stop)
+{
+    private static readonly TimeSpan ConvergeTimeout = TimeSpan.FromSeconds(30);
+    private const int EvidenceRequests = 40;
+    /// <summary>Step 3: answers the background load must get from each side before the next change.</summary>
+    private const int LoadAnswersPerPhase = 10;
+    private const string Tokyo = Topology.Tokyo, Hk = Topology.Hk;
+
+    public IReadOnlyList<StepResult> Run() =>
+    [
+        Guard(1, "global, tokyo has no endpoints", "every answer from hk", Step1RemoteOnly),
+        Guard(2, "global, both clusters have pods", "answers from tokyo and hk", Step2Spread),
+        Guard(3, "affinity=local, tokyo pods removed, restored", "tokyo; then hk with 0 failed; then tokyo", Step3AffinityLocal),
+        Guard(4, "affinity=remote", "every answer from hk", Step4AffinityRemote),
+        Guard(5, "shared=false on hk", "tokyo loses hk's pods: every answer from tokyo", Step5NotShared),
+        Guard(6, "CNP: netshoot → bookstore in tokyo only", "drops (policy_denied); policy-aware: 0 failed", Step6Policy),
+    ];
+
+    private StepResult Step1RemoteOnly(Func<string, bool, StepResult> result)
+    {
+        say.Say("tokyo's Service default/bookstore has a ClusterIP and the annotation service.cilium.io/global: \"true\",");
+        say.Say("but no EndpointSlice: tokyo runs no bookstore pod. hk exports its two pods through its etcd.");
+        var answers = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Hk), "answers from hk only");
+        ShowServices();
+        say.Cli("fastpath status", mesh.Cli("status"));
+        say.Cli("fastpath node list", mesh.Cli("node", "list"));
+        return result(answers.ByCluster, answers.FailedCount == 0 && answers.AnsweredByExactly(Hk));
+    }
+
+    private StepResult Step2Spread(Func<string, bool, StepResult> result)
+    {
+        say.Say("tokyo starts its own two bookstore pods (an EndpointSlice with tokyo-0 and tokyo-1).");
+        mesh.Manifests.WriteSlice(Topology.TokyoPods);
+        var answers = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Tokyo, Hk), "answers from both clusters");
+        ShowServices();
+        return result(answers.ByCluster, answers.FailedCount == 0 && answers.AnsweredByExactly(Tokyo, Hk));
+    }
+
+    private StepResult Step3AffinityLocal(Func<string, bool, StepResult> result)
+    {
+        say.Say("service.cilium.io/affinity: local — prefer tokyo's pods; use hk's only while tokyo has none.");
+        mesh.Manifests.WriteService("local");
+        var local = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Tokyo), "answers from tokyo only");
+        ShowServices();
+
+        say.Say("Requests keep running on a thread of their own while tokyo's pods go away and come back.");
+        using var load = new BackgroundLoad(mesh.Net);
+        bool loadSawTokyo = load.WaitForAnswers(Tokyo, LoadAnswersPerPhase, ConvergeTimeout, stop);
+        say.Say("tokyo's EndpointSlice is deleted (its pods are gone).");
+        mesh.Manifests.DeleteSlice();
+        bool loadSawHk = load.WaitForAnswers(Hk, LoadAnswersPerPhase, ConvergeTimeout, stop);
+        var failover = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Hk), "hk takes over");
+        say.Say("tokyo's EndpointSlice is back.");
+        mesh.Manifests.WriteSlice(Topology.TokyoPods);
+        bool loadSawTokyoAgain = load.WaitForAnswers(Tokyo, LoadAnswersPerPhase, ConvergeTimeout, stop);
+        var back = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Tokyo), "tokyo again");
+        Tally during = load.Stop();
+        say.Answers("the requests that ran through removal and return", during);
+        bool noFailure = during.FailedCount == 0 && loadSawTokyo && loadSawHk && loadSawTokyoAgain;
+        say.Verdict(noFailure, noFailure ? $"{during.Total} requests ran through the failover and back, none failed"
+            : during.FailedCount > 0 ? $"{during.FailedCount} of {during.Total} requests failed during the failover"
+            : $"the load did not get {LoadAnswersPerPhase} answers from each side in turn within {ConvergeTimeout.TotalSeconds:0} s");
+        bool passed = local.AnsweredByExactly(Tokyo) && local.FailedCount == 0 && failover.AnsweredByExactly(Hk)
+            && failover.FailedCount == 0 && back.AnsweredByExactly(Tokyo) && back.FailedCount == 0 && noFailure;
+        return result($"local: {local.ByCluster} | removed: {failover.ByCluster} | restored: {back.ByCluster} | " +
+            $"during: {during.Total} requests, {during.FailedCount} failed", passed);
+    }
+
+    private StepResult Step4AffinityRemote(Func<string, bool, StepResult> result)
+    {
+        say.Say("service.cilium.io/affinity: remote — prefer hk's pods (a drill: move traffic out of tokyo).");
+        mesh.Manifests.WriteService("remote");
+        var answers = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Hk), "answers from hk only");
+        ShowServices();
+        return result(answers.ByCluster, answers.FailedCount == 0 && answers.AnsweredByExactly(Hk));
+    }
+
+    private StepResult Step5NotShared(Func<string, bool, StepResult> result)
+    {
+        say.Say("Affinity back to none: both clusters answer again.");
+        mesh.Manifests.WriteService(affinity: null);
+        Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Tokyo, Hk), "both clusters", evidence: false);
+        say.Say("hk annotates its bookstore service.cilium.io/shared: \"false\": hk keeps using tokyo's pods,");
+        say.Say("but stops exporting its own, so tokyo loses hk's backends.");
+        CiliumState.PutHkService(mesh.HkEtcd!, Topology.HkPods, shared: false);
+        var answers = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Tokyo), "answers from tokyo only");
+        ShowServices();
+        return result(answers.ByCluster, answers.FailedCount == 0 && answers.AnsweredByExactly(Tokyo));
+    }
+
+    private StepResult Step6Policy(Func<string, bool, StepResult> result)
+    {
+        say.Say("hk shares bookstore again (affinity none: Maglev spreads over all four pods).");
+        CiliumState.PutHkService(mesh.HkEtcd!, Topology.HkPods, shared: true);
+        Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Tokyo, Hk), "both clusters", evidence: false);
+
+        say.Say("Seed 000's CiliumNetworkPolicy: netshoot (the client) may reach app=bookstore only where");
+        say.Say("io.cilium.k8s.policy.cluster is tokyo. Maglev still picks hk's pods for some flows: those are dropped.");
+        mesh.Manifests.WritePolicy();
+        var dropped = Converge(t => t.FailedCount > 0 && t.AnsweredByExactly(Tokyo), "drops, and answers from tokyo only",
+            Traffic.ShortConnect);
+        say.Cli("fastpath identity list", mesh.Cli("identity", "list"));
+        say.Cli("fastpath policy get", mesh.Cli("policy", "get"));
+        string observe = mesh.Cli("observe", "--verdict", "DROPPED");
+        say.Cli("fastpath observe --verdict DROPPED   (last lines)", LastLines(observe, 6));
+        bool denied = observe.Contains("policy_denied", StringComparison.Ordinal);
+        say.Verdict(dropped.FailedCount > 0 && denied, $"{dropped.FailedCount} of {dropped.Total} requests failed; " +
+            (denied ? "observe shows them DROPPED with reason policy_denied" : "observe shows no policy_denied drop"));
+
+        say.Say("Restart the agent with --lb-policy-aware-selection: Maglev picks only among the pods the policy allows.");
+        mesh.StopAgent();
+        mesh.StartAgent(say.Progress, "--lb-policy-aware-selection");
+        var aware = Converge(t => t.FailedCount == 0 && t.AnsweredByExactly(Tokyo), "answers from tokyo only, none failed");
+        bool passed = dropped.FailedCount > 0 && dropped.AnsweredByExactly(Tokyo) && denied
+            && aware.FailedCount == 0 && aware.AnsweredByExactly(Tokyo);
+        return result($"default: {dropped.ByCluster} (policy_denied: {(denied ? "shown" : "missing")}) | " +
+            $"policy-aware: {aware.ByCluster}", passed);
+    }
+
+    /// <summary>
+    /// Waits for the agent to show a change, then sends <see cref="EvidenceRequests"/> counted requests and
+    /// draws them. Returns the evidence (or the last round, when the change never showed).
+    /// </summary>
+    private Tally Converge(Func<Tally, bool> done, string what, TimeSpan? connect = null, bool evidence = true)
+    {
+        TimeSpan timeout = connect ?? Traffic.PatientConnect;
+        Tally? converged = Traffic.WaitFor(mesh.Net, done, timeout, ConvergeTimeout, stop);
+        if (converged is null)
+        {
+            var last = Traffic.Round(mesh.Net, EvidenceRequests, timeout, stop);
+            say.Answers($"still not '{what}' after {ConvergeTimeout.TotalSeconds:0} s", last);
+            return last;
+        }
+        if (!evidence)
+            return converged;
+        var tally = Traffic.Round(mesh.Net, EvidenceRequests, timeout, stop);
+        say.Answers(what, tally);
+        return tally;
+    }
+
+    private void ShowServices() =>
+        say.Cli("fastpath service list --clustermesh-affinity", mesh.Cli("service", "list", "--clustermesh-affinity"));
+
+    private static string LastLines(string text, int count)
+    {
+        var lines = text.TrimEnd().Split('\n');
+        return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - count)));
+    }
+
+    /// <summary>Runs one step; an exception (other than Ctrl-C) fails that step with its message.</summary>
+    private StepResult Guard(int number, string name, string expected, Func<Func<string, bool, StepResult>, StepResult> step)
+    {
+        stop.ThrowIfCancellationRequested();
+        say.Step(number, $"{name} → expect {expected}");
+        StepResult Result(string observed, bool passed) => new(number, name, expected, observed, passed);
+        try
+        {
+            var result = step(Result);
+            say.Verdict(result.Passed, result.Passed ? $"step {number} behaved as expected" : $"step {number} did NOT behave as expected");
+            return result;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            say.Error($"step {number} failed: {e.Message}");
+            return Result($"error: {e.GetType().Name}", false);
+        }
+    }
+}
