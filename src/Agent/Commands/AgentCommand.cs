@@ -6,6 +6,9 @@ namespace FastPath.Agent.Commands;
 /// <summary>`fastpath agent`: the per-node agent. Flags mirror cilium-agent's where one exists (SPEC §2).</summary>
 internal static class AgentCommand
 {
+    private const int EBUSY = 16;
+    private const int EEXIST = 17;
+
     public static Command Create()
     {
         var clusterName = new Option<string>("--cluster-name") { Description = "Name of the local cluster (lowercase DNS label, <= 32 chars).", DefaultValueFactory = _ => "default" };
@@ -62,7 +65,18 @@ internal static class AgentCommand
                 Console.Out.WriteLine(ConfigSummary.Describe(options, stats));
                 return 0;
             }
-            return AgentHost.Run(options, stats);
+            try
+            {
+                return AgentHost.Run(options, stats);
+            }
+            catch (FastPath.Native.NativeException e)
+            {
+                Console.Error.WriteLine($"fastpath agent: {e.Message}");
+                if (e.Errno is EBUSY or EEXIST)
+                    Console.Error.WriteLine("fastpath agent: another XDP program is attached, or a program or pins were left by an agent that did not " +
+                        $"stop cleanly (SIGKILL): check with `ip -d link`, clear with `ip link set dev DEV xdp off` and `rm -r {options.PinDirectory}`");
+                return 1;
+            }
         });
         return command;
     }
