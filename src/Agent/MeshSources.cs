@@ -60,14 +60,19 @@ internal sealed record MeshSources(
         {
             if (!File.Exists(file))
                 throw new AgentOptionException($"{KvstoreConfigFlag} {file}: no such file");
+            EtcdConfig config;
             try
             {
-                EtcdConfig.Load(file);
+                config = EtcdConfig.Load(file);
             }
             catch (EtcdException e)
             {
                 throw new AgentOptionException($"{KvstoreConfigFlag}: {e.Message}");
             }
+            // The TLS files it names are read on every connect; a missing one (an unmounted Secret) would only show as retries.
+            foreach (var (key, path) in new[] { ("trusted-ca-file", config.TrustedCaFile), ("cert-file", config.CertFile), ("key-file", config.KeyFile) })
+                if (path is not null && !File.Exists(path))
+                    throw new AgentOptionException($"{KvstoreConfigFlag} {file}: {key} {path}: no such file");
         }
         return new MeshSources(flags.K8sManifests, flags.KvstoreConfig, flags.ClusterMeshConfig, max,
             flags.PolicyAwareSelection, flags.PolicyDefaultLocalCluster);

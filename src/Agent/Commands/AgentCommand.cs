@@ -6,6 +6,9 @@ namespace FastPath.Agent.Commands;
 /// <summary>`fastpath agent`: the per-node agent. Flags mirror cilium-agent's where one exists (SPEC §2).</summary>
 internal static class AgentCommand
 {
+    private const int EBUSY = 16;
+    private const int EEXIST = 17;
+
     public static Command Create()
     {
         var clusterName = new Option<string>("--cluster-name") { Description = "Name of the local cluster (lowercase DNS label, <= 32 chars).", DefaultValueFactory = _ => "default" };
@@ -26,11 +29,16 @@ internal static class AgentCommand
         var policyAware = new Option<bool>(MeshSources.PolicyAwareSelectionFlag) { Description = "Policy (mesh mode, needs --k8s-manifests): Maglev picks only among backends the client's policy allows, instead of dropping a forbidden pick (off, as in Cilium)." };
         var policyLocal = new Option<bool>(MeshSources.PolicyDefaultLocalClusterFlag) { Description = "Policy (mesh mode, needs --k8s-manifests): selectors without io.cilium.k8s.policy.cluster match only the local cluster (off: every cluster)." };
         var maxClusters = new Option<int>("--max-connected-clusters") { Description = "255 or 511: bounds cluster ids and the identity bit layout.", DefaultValueFactory = _ => 255 };
+        // Declared here so the DaemonSet's ConfigMap (k8s-in-cluster: "true") validates; the API source owns its meaning.
+        var k8sInCluster = new Option<bool>("--k8s-in-cluster") { Description = "Mesh mode: read Services, EndpointSlices and policies from the API server with the pod's service account." };
+        var configDir = new Option<string?>(ConfigDirectory.Flag) { Description = "A directory with one file per flag (a mounted ConfigMap: file name = flag without '--', content = value). The command line wins." };
+        var validateConfig = new Option<bool>("--validate-config") { Description = "Check every flag and every file the flags name, print \"config ok\" and exit 0 (2 on an error) without attaching anything." };
 
         var command = new Command("agent", "Run the per-node agent: attach XDP, forward service traffic, follow the configured sources.")
         {
             clusterName, clusterId, devices, services, xdpMode, xskBindMode, tableSize, hashSeed, ctMax, pinDir, bpfObject,
             k8sManifests, kvstoreConfig, clusterMeshConfig, maxClusters, policyAware, policyLocal, statsAddress,
+            k8sInCluster, configDir, validateConfig,
         };
         command.SetAction(parse =>
         {
@@ -52,7 +60,23 @@ internal static class AgentCommand
                 Console.Error.WriteLine($"fastpath agent: {e.Message}");
                 return 2;
             }
-            return AgentHost.Run(options, stats);
+            if (parse.GetValue(validateConfig))
+            {
+                Console.Out.WriteLine(ConfigSummary.Describe(options, stats));
+                return 0;
+            }
+            try
+            {
+                return AgentHost.Run(options, stats);
+            }
+            catch (FastPath.Native.NativeException e)
+            {
+                Console.Error.WriteLine($"fastpath agent: {e.Message}");
+                if (e.Errno is EBUSY or EEXIST)
+                    Console.Error.WriteLine("fastpath agent: another XDP program is attached, or a program or pins were left by an agent that did not " +
+                        $"stop cleanly (SIGKILL): check with `ip -d link`, clear with `ip link set dev DEV xdp off` and `rm -r {options.PinDirectory}`");
+                return 1;
+            }
         });
         return command;
     }

@@ -26,6 +26,9 @@ public sealed partial class AgentProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The agent's pid (`ip netns exec` execs in place).</summary>
+    public int Pid => _process.Id;
+
     public int ExitCode => _process.ExitCode;
 
     public static AgentProcess Start(NetNs ns, params string[] agentArgs)
