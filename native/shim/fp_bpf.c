@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -12,6 +14,7 @@
 struct fp_steer {
 	struct bpf_object *obj;
 	char *pin_dir;
+	int pin_dir_lock; /* an flock'ed fd of pin_dir: one live agent per pin directory */
 };
 
 /* The maps in the order of struct fp_steer_fds after prog. */
@@ -25,6 +28,29 @@ static int fp_neg(int err)
 	return err < 0 ? err : -err;
 }
 
+/* Locks pin_dir for this agent (-EBUSY when another live agent holds it), then removes pins of
+ * our maps left there by an agent that was killed before it could unpin them: holding the lock
+ * proves that agent is gone, and bpf_object__pin_maps refuses to pin over an existing file. */
+static int fp_lock_and_clear_pins(const char *pin_dir, int *lock_fd)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return err;
+	}
+	for (size_t i = 0; i < sizeof(fp_map_names) / sizeof(fp_map_names[0]); i++)
+		if (unlinkat(fd, fp_map_names[i], 0) && errno != ENOENT) {
+			int err = -errno;
+			close(fd);
+			return err;
+		}
+	*lock_fd = fd;
+	return 0;
+}
+
 int fp_steer__open(const char *object_path, const char *pin_dir, struct fp_steer **out,
 		   struct fp_steer_fds *fds)
 {
@@ -35,6 +61,7 @@ int fp_steer__open(const char *object_path, const char *pin_dir, struct fp_steer
 	struct fp_steer *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->pin_dir_lock = -1;
 	s->pin_dir = strdup(pin_dir);
 	if (!s->pin_dir) {
 		free(s);
@@ -54,6 +81,9 @@ int fp_steer__open(const char *object_path, const char *pin_dir, struct fp_steer
 		err = -errno;
 		goto fail;
 	}
+	err = fp_lock_and_clear_pins(pin_dir, &s->pin_dir_lock);
+	if (err)
+		goto fail;
 	err = bpf_object__pin_maps(s->obj, pin_dir);
 	if (err)
 		goto fail;
@@ -80,6 +110,8 @@ fail_unpin:
 	bpf_object__unpin_maps(s->obj, pin_dir);
 	rmdir(pin_dir);
 fail:
+	if (s->pin_dir_lock >= 0)
+		close(s->pin_dir_lock);
 	bpf_object__close(s->obj);
 	free(s->pin_dir);
 	free(s);
@@ -92,6 +124,7 @@ int fp_steer__close(struct fp_steer *s)
 		return 0;
 	int err = bpf_object__unpin_maps(s->obj, s->pin_dir);
 	rmdir(s->pin_dir);  /* best effort: only empties what we created */
+	close(s->pin_dir_lock);
 	bpf_object__close(s->obj);
 	free(s->pin_dir);
 	free(s);
@@ -103,34 +136,43 @@ static __u32 fp_xdp_flags(int mode)
 	return mode == FP_XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
 
-int fp_xdp__attach(int ifindex, int prog_fd, int mode, int *used_mode)
+/* XDP is attached through a BPF link, not netlink: the attachment lives as long as the link fd,
+ * so an agent that is killed (SIGKILL, OOM) detaches with its last fd instead of leaving a program
+ * that steers into sockets nobody reads. A device that already has a program (ours or another
+ * tool's) refuses the link with -EBUSY: we never replace someone else's program. */
+static int fp_xdp_link(int ifindex, int prog_fd, int mode)
 {
-	if (!used_mode || mode < FP_XDP_MODE_NATIVE || mode > FP_XDP_MODE_AUTO)
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = fp_xdp_flags(mode));
+	int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+	return fd < 0 ? fp_neg(fd) : fd;
+}
+
+int fp_xdp__attach(int ifindex, int prog_fd, int mode, int *used_mode, int *link_fd)
+{
+	if (!used_mode || !link_fd || mode < FP_XDP_MODE_NATIVE || mode > FP_XDP_MODE_AUTO)
 		return -EINVAL;
-	/* UPDATE_IF_NOEXIST: never replace someone else's program silently. */
 	int first = mode == FP_XDP_MODE_AUTO ? FP_XDP_MODE_NATIVE : mode;
-	int err = bpf_xdp_attach(ifindex, prog_fd, fp_xdp_flags(first) | XDP_FLAGS_UPDATE_IF_NOEXIST,
-				 NULL);
-	if (!err) {
-		*used_mode = first;
-		return 0;
+	int fd = fp_xdp_link(ifindex, prog_fd, first);
+	if (fd < 0 && mode == FP_XDP_MODE_AUTO && fd != -EBUSY && fd != -EEXIST) {
+		first = FP_XDP_MODE_GENERIC;
+		fd = fp_xdp_link(ifindex, prog_fd, first);
 	}
-	if (mode != FP_XDP_MODE_AUTO || err == -EBUSY || err == -EEXIST)
-		return fp_neg(err);
-	err = bpf_xdp_attach(ifindex, prog_fd,
-			     XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-	if (err)
-		return fp_neg(err);
-	*used_mode = FP_XDP_MODE_GENERIC;
+	if (fd < 0)
+		return fd;
+	*used_mode = first;
+	*link_fd = fd;
 	return 0;
 }
 
-int fp_xdp__detach(int ifindex, int mode)
+int fp_xdp__detach(int link_fd)
 {
-	if (mode != FP_XDP_MODE_NATIVE && mode != FP_XDP_MODE_GENERIC)
+	if (link_fd < 0)
 		return -EINVAL;
-	int err = bpf_xdp_detach(ifindex, fp_xdp_flags(mode), NULL);
-	return err ? fp_neg(err) : 0;
+	/* Detach first so the device is free even while another reference to the link exists;
+	 * -ENOLINK: the device is gone and took the attachment with it. */
+	int err = bpf_link_detach(link_fd);
+	close(link_fd);
+	return err && err != -ENOLINK ? fp_neg(err) : 0;
 }
 
 int fp_map__update(int fd, const void *key, const void *value, uint64_t flags)

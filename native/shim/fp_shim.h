@@ -20,8 +20,10 @@ struct fp_xsk;    /* an AF_XDP socket and its mapped rings */
 FP_EXPORT int fp_steer__open(const char *object_path, const char *pin_dir,
 			     struct fp_steer **out, struct fp_steer_fds *fds);
 FP_EXPORT int fp_steer__close(struct fp_steer *steer);
-FP_EXPORT int fp_xdp__attach(int ifindex, int prog_fd, int mode, int *used_mode);
-FP_EXPORT int fp_xdp__detach(int ifindex, int mode);
+/* Attach through a BPF link (detached when the last fd closes, also if the process dies);
+ * detach takes the link fd. */
+FP_EXPORT int fp_xdp__attach(int ifindex, int prog_fd, int mode, int *used_mode, int *link_fd);
+FP_EXPORT int fp_xdp__detach(int link_fd);
 FP_EXPORT int fp_map__update(int fd, const void *key, const void *value, uint64_t flags);
 FP_EXPORT int fp_map__delete(int fd, const void *key);
 FP_EXPORT int fp_map__lookup(int fd, const void *key, void *value);

@@ -21,6 +21,8 @@ namespace Datapath.Tests;
 ///     sends a line while the agent is down (the kernel drops it: no XDP, no route to the VIP),
 ///     TCP retransmits, and the restarted agent — whose ct table starts empty — turns the
 ///     retransmission into a new flow on the same Maglev backend. The gap is printed.
+///  3. SIGKILL (no clean-up runs): XDP is attached through BPF links owned by the process, so the
+///     kernel detaches it with the process; a new agent starts at once and forwards.
 /// </summary>
 public sealed partial class AgentLifecycleTests
 {
@@ -184,6 +186,39 @@ public sealed partial class AgentLifecycleTests
                 client.Dispose();
             agent?.Dispose();
         }
+    }
+
+    [Fact]
+    public void A_killed_agent_leaves_no_xdp_program_behind_and_a_new_agent_starts_and_forwards()
+    {
+        using var setup = new Setup();
+        using (var agent = setup.StartAgent())
+        {
+            using var client = PodClient.Connect(setup.Topology.Client, Vip, Step);
+            Assert.NotNull(client.Ask("before", Step));
+            agent.KillHard(StopTimeout);
+            Assert.DoesNotContain("stopping:", agent.Log);
+        }
+
+        // The links die with the process's last fd; give the kernel's deferred release a moment.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        string[] stillAttached;
+        do
+        {
+            stillAttached = setup.Devices
+                .Where(d => XdpAttached().IsMatch(setup.Topology.Node.Exec("ip", "-d", "link", "show", "dev", d))).ToArray();
+        } while (stillAttached.Length > 0 && DateTime.UtcNow < deadline && Sleep(50));
+        Assert.True(stillAttached.Length == 0, $"XDP still attached after SIGKILL on {string.Join(", ", stillAttached)}");
+
+        using var restarted = setup.StartAgent();
+        using var after = PodClient.Connect(setup.Topology.Client, Vip, Step);
+        Assert.True(after.Ask("after", Step) is not null, $"no answer through the restarted agent; log:\n{restarted.Log}");
+    }
+
+    private static bool Sleep(int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return true;
     }
 
     /// <summary>

@@ -43,6 +43,52 @@ public class NativeFaultTests
     }
 
     [Fact]
+    public void A_pin_directory_in_use_by_a_loaded_program_is_refused_and_free_again_after_dispose()
+    {
+        string pinDir = $"/sys/fs/bpf/fastpath-test-{Guid.NewGuid():N}"[..40];
+        var first = SteeringProgram.Load(SteeringProgram.DefaultObjectPath, pinDir);
+        try
+        {
+            var error = Assert.Throws<NativeException>(() => SteeringProgram.Load(SteeringProgram.DefaultObjectPath, pinDir));
+            Assert.Equal(EBUSY, error.Errno);
+            Assert.Contains(pinDir, error.Message);
+            Assert.True(File.Exists(Path.Combine(pinDir, "fp_flows")), "the first program's pins must survive the refused load");
+        }
+        finally
+        {
+            first.Dispose();
+        }
+        using var second = SteeringProgram.Load(SteeringProgram.DefaultObjectPath, pinDir);
+        Assert.True(File.Exists(Path.Combine(pinDir, "fp_flows")));
+    }
+
+    [Fact]
+    public void Pins_left_by_a_killed_agent_are_replaced_on_load()
+    {
+        // A killed agent leaves its pins behind; bpftool stands in for it (same names, other maps).
+        string pinDir = $"/sys/fs/bpf/fastpath-test-{Guid.NewGuid():N}"[..40];
+        Directory.CreateDirectory(pinDir);
+        try
+        {
+            Shell.Run("bpftool", "map", "create", Path.Combine(pinDir, "fp_flows"), "type", "hash", "key", "4", "value", "4",
+                "entries", "1", "name", "stale");
+            Assert.Contains("stale", Shell.Run("bpftool", "map", "show", "pinned", Path.Combine(pinDir, "fp_flows")));
+
+            using var program = SteeringProgram.Load(SteeringProgram.DefaultObjectPath, pinDir);
+            string pinned = Shell.Run("bpftool", "map", "show", "pinned", Path.Combine(pinDir, "fp_flows"));
+            Assert.DoesNotContain("stale", pinned);
+            Assert.Contains("fp_flows", pinned);
+        }
+        finally
+        {
+            foreach (string file in Directory.Exists(pinDir) ? Directory.GetFiles(pinDir) : [])
+                File.Delete(file);
+            if (Directory.Exists(pinDir))
+                Directory.Delete(pinDir);
+        }
+    }
+
+    [Fact]
     public void Zero_copy_on_veth_is_refused_and_a_umem_whose_registering_socket_closed_cannot_be_joined()
     {
         using var a = NetNs.Create("fpfz");

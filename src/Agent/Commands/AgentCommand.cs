@@ -73,8 +73,8 @@ internal static class AgentCommand
             {
                 Console.Error.WriteLine($"fastpath agent: {e.Message}");
                 if (e.Errno is EBUSY or EEXIST)
-                    Console.Error.WriteLine("fastpath agent: another XDP program is attached, or a program or pins were left by an agent that did not " +
-                        $"stop cleanly (SIGKILL): check with `ip -d link`, clear with `ip link set dev DEV xdp off` and `rm -r {options.PinDirectory}`");
+                    Console.Error.WriteLine("fastpath agent: another XDP program is attached to a device (see `ip -d link`; FastPath never " +
+                        $"replaces one), or another agent runs with --bpf-pin-dir {options.PinDirectory}");
                 return 1;
             }
         });

@@ -12,10 +12,10 @@ internal static unsafe partial class SteerImports
     internal static partial int Close(IntPtr steer);
 
     [LibraryImport(ShimLibrary.Name, EntryPoint = "fp_xdp__attach")]
-    internal static partial int Attach(int ifindex, int progFd, int mode, out int usedMode);
+    internal static partial int Attach(int ifindex, int progFd, int mode, out int usedMode, out int linkFd);
 
     [LibraryImport(ShimLibrary.Name, EntryPoint = "fp_xdp__detach")]
-    internal static partial int Detach(int ifindex, int mode);
+    internal static partial int Detach(int linkFd);
 
     [LibraryImport(ShimLibrary.Name, EntryPoint = "fp_dev__register")]
     internal static partial int RegisterDevice(int devSlotsFd, int ifindex, uint slot);

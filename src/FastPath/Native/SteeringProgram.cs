@@ -5,13 +5,17 @@ namespace FastPath.Native;
 /// <summary>
 /// The loaded fp_steer program and its pinned maps. Owns the attachments it made: Dispose
 /// detaches every device it attached, closes the object and unpins the maps (removing the pin
-/// directory when it is empty). Set-up code only: every method may throw <see cref="NativeException"/>.
+/// directory when it is empty). Attachments are BPF links held by this process, so a process
+/// killed before Dispose detaches anyway; the pin directory is locked while loaded, and pins a
+/// killed predecessor left there are replaced. Set-up code only: every method may throw
+/// <see cref="NativeException"/>.
 /// </summary>
 public sealed unsafe class SteeringProgram : IDisposable
 {
     private IntPtr _handle;
     private readonly FpSteerFds _fds;
-    private readonly Dictionary<int, XdpMode> _attached = new();
+    /// <summary>ifindex → (mode, BPF link fd) of every attachment this instance made.</summary>
+    private readonly Dictionary<int, (XdpMode Mode, int LinkFd)> _attached = new();
     private readonly object _gate = new();
 
     public string PinDirectory { get; }
@@ -56,25 +60,25 @@ public sealed unsafe class SteeringProgram : IDisposable
     public XdpMode Attach(int ifindex, XdpMode requested)
     {
         ThrowIfDisposed();
-        int status = SteerImports.Attach(ifindex, _fds.Prog, (int)requested, out int used);
+        int status = SteerImports.Attach(ifindex, _fds.Prog, (int)requested, out int used, out int linkFd);
         if (status < 0)
             NativeException.Throw(-status, $"attaching XDP ({requested}) to ifindex {ifindex}");
         lock (_gate)
-            _attached[ifindex] = (XdpMode)used;
+            _attached[ifindex] = ((XdpMode)used, linkFd);
         return (XdpMode)used;
     }
 
     public void Detach(int ifindex)
     {
-        XdpMode mode;
+        (XdpMode Mode, int LinkFd) attachment;
         lock (_gate)
         {
-            if (!_attached.Remove(ifindex, out mode))
+            if (!_attached.Remove(ifindex, out attachment))
                 return;
         }
-        int status = SteerImports.Detach(ifindex, (int)mode);
+        int status = SteerImports.Detach(attachment.LinkFd);
         if (status < 0)
-            NativeException.Throw(-status, $"detaching XDP ({mode}) from ifindex {ifindex}");
+            NativeException.Throw(-status, $"detaching XDP ({attachment.Mode}) from ifindex {ifindex}");
     }
 
     /// <summary>fp_dev_slots[ifindex] = slot: frames arriving on ifindex use the sockets of that slot.</summary>
@@ -157,21 +161,20 @@ public sealed unsafe class SteeringProgram : IDisposable
 
     /// <summary>
     /// Detaches what this instance attached (errors ignored: a deleted device detaches itself),
-    /// then closes the object and unpins the maps. Detach runs in the calling thread's netns,
-    /// so dispose from the namespace the devices live in.
+    /// then closes the object and unpins the maps.
     /// </summary>
     public void Dispose()
     {
         if (_handle == IntPtr.Zero)
             return;
-        KeyValuePair<int, XdpMode>[] attached;
+        KeyValuePair<int, (XdpMode Mode, int LinkFd)>[] attached;
         lock (_gate)
         {
             attached = _attached.ToArray();
             _attached.Clear();
         }
-        foreach (var (ifindex, mode) in attached)
-            SteerImports.Detach(ifindex, (int)mode);
+        foreach (var (_, attachment) in attached)
+            SteerImports.Detach(attachment.LinkFd);
         SteerImports.Close(_handle);
         _handle = IntPtr.Zero;
     }

@@ -118,6 +118,17 @@ public sealed partial class AgentProcess : IDisposable
         return -1;
     }
 
+    /// <summary>SIGKILL, as the OOM killer or a node under pressure would: no clean-up runs.</summary>
+    public void KillHard(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+            return;
+        Kill(_process.Id, 9);
+        if (!_process.WaitForExit(timeout))
+            throw new TimeoutException($"agent {_process.Id} still running {timeout.TotalSeconds} s after SIGKILL");
+        _process.WaitForExit();
+    }
+
     public void Dispose()
     {
         try
