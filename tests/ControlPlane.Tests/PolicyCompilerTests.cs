@@ -55,7 +55,7 @@ public class PolicyCompilerTests
         // Endpoints no rule selects are allowed everything in both directions.
         Assert.True(t.IsAllowed(BookstoreHk, Direction.Egress, L4Protocol.Tcp, 443, ReservedIdentities.World));
         Assert.True(t.IsAllowed(BookstoreTokyo, Direction.Ingress, L4Protocol.Tcp, Http, OtherTokyo));
-        Assert.Equal(new[] { NetshootTokyo, NetshootHk }.Order(), t.EgressEnforced);
+        Assert.Equal(new[] { NetshootTokyo, NetshootHk }.Order(), t.EgressEnforced.Order());
         Assert.Empty(t.IngressEnforced);
     }
 

@@ -25,6 +25,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
     private const float WaitMs = 30_000;
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task Dashboard_shows_backends_of_both_clusters_and_a_policy_denied_drop_after_a_policy_is_applied()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium (./build.sh setup)");
