@@ -41,6 +41,7 @@ public sealed class ApiServerSource : IKubernetesSource
     private KubernetesObjects _current = KubernetesObjects.Empty;
     private CancellationTokenSource? _stop;
     private Task[] _loops = [];
+    private int _disposed;
 
     public ApiServerSource(KubeClientConfig config, KubeApiSourceOptions? options = null)
     {
@@ -193,6 +194,9 @@ public sealed class ApiServerSource : IKubernetesSource
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: the owner (MeshControlPlane) and whoever created the source may both dispose it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         if (_stop is not null)
         {
             await _stop.CancelAsync().ConfigureAwait(false);
