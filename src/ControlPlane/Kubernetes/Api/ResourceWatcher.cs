@@ -33,6 +33,9 @@ internal sealed class KubeApiCounterSet
 internal sealed class ResourceWatcher<T>
     where T : class
 {
+    /// <summary>How long past the requested timeoutSeconds a silent watch is kept before it is abandoned.</summary>
+    private static readonly TimeSpan WatchDeadlineGrace = TimeSpan.FromSeconds(30);
+
     private readonly KubeApiClient _client;
     private readonly KubeApiSourceOptions _options;
     private readonly Func<YamlMappingNode, ManifestLocation, T?> _decode;
@@ -139,7 +142,11 @@ internal sealed class ResourceWatcher<T>
     private async Task WatchOnceAsync(CancellationToken cancellationToken)
     {
         int timeoutSeconds = Math.Max(1, (int)(_options.WatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble())));
-        await foreach (var e in _client.WatchAsync(Resource, ResourceVersion, timeoutSeconds, cancellationToken).ConfigureAwait(false))
+        // The server ends the watch after timeoutSeconds; if it does not (a silently dead connection), give up
+        // a little later ourselves and reconnect.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds) + WatchDeadlineGrace);
+        await foreach (var e in _client.WatchAsync(Resource, ResourceVersion, timeoutSeconds, deadline.Token).ConfigureAwait(false))
         {
             _eventsThisWatch++;
             switch (e.Type)
