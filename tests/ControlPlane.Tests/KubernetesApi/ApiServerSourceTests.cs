@@ -277,4 +277,19 @@ public sealed class ApiServerSourceTests
         Assert.Contains(env.Server.Server.ToString(), error.Message);
         Assert.Empty(env.Server.Requests); // no request crossed the untrusted connection
     }
+
+    [Fact]
+    public async Task Missing_Cilium_CRDs_do_not_stop_start_up_and_their_policies_arrive_once_they_are_served()
+    {
+        await using var env = await ApiTestEnvironment.StartAsync();
+        env.Server.Put(KubeResource.CiliumNetworkPolicies, ApiObjects.NetworkPolicy("default", "allow-web", "web", 8080));
+        env.Server.FailNextList(KubeResource.CiliumNetworkPolicies, 404); // CRD not installed (yet)
+        var source = env.Source();
+        await source.StartAsync(CancellationToken.None);
+        Assert.Empty(source.Current.Policies);
+        Assert.Contains("CRDs not found", env.LogText);
+
+        await Wait.UntilAsync(() => source.Current.Policies.Length == 1, "the policy after the CRD appeared", state: () => env.LogText);
+        Assert.Equal("allow-web", source.Current.Policies[0].Name);
+    }
 }
