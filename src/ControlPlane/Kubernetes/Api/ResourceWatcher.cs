@@ -5,20 +5,6 @@ using YamlDotNet.RepresentationModel;
 
 namespace FastPath.ControlPlane.Kubernetes.Api;
 
-/// <summary>Counters shared by the watchers of one source (summed into <see cref="KubeApiCounters"/>).</summary>
-internal sealed class KubeApiCounterSet
-{
-    public long Lists;
-    public long WatchRestarts;
-    public long GoneRelists;
-    public long MalformedEvents;
-    public long Errors;
-
-    public KubeApiCounters Snapshot() => new(
-        Interlocked.Read(ref Lists), Interlocked.Read(ref WatchRestarts), Interlocked.Read(ref GoneRelists),
-        Interlocked.Read(ref MalformedEvents), Interlocked.Read(ref Errors));
-}
-
 /// <summary>
 /// List-then-watch of one resource, the informer pattern without a cache library:
 /// <code>
