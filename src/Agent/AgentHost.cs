@@ -63,7 +63,8 @@ internal static class AgentHost
             {
                 mesh = MeshControl.Start(options, sources, PublishSnapshot);
             }
-            catch (Exception e) when (e is ManifestException or FastPath.ControlPlane.Policy.PolicyParseException)
+            catch (Exception e) when (e is ManifestException or FastPath.ControlPlane.Policy.PolicyParseException
+                or FastPath.ControlPlane.Kubernetes.Api.KubeApiException)
             {
                 Console.Error.WriteLine($"fastpath agent: {e.Message}");
                 return 2;

@@ -13,14 +13,15 @@ internal sealed record AgentFlags(
     int MaglevTableSize, string MaglevHashSeed, int CtCapacity, string PinDirectory, string? BpfObject,
     string? K8sManifests = null, string? KvstoreConfig = null, string? ClusterMeshConfig = null,
     int MaxConnectedClusters = IdentityRange.DefaultMaxConnectedClusters,
-    bool PolicyAwareSelection = false, bool PolicyDefaultLocalCluster = false);
+    bool PolicyAwareSelection = false, bool PolicyDefaultLocalCluster = false,
+    string? K8sKubeconfig = null, bool K8sInCluster = false);
 
 /// <summary>A flag whose value cannot be used; the message names the flag and the allowed values.</summary>
 internal sealed class AgentOptionException(string message) : Exception(message);
 
 /// <summary>Validated agent configuration: every value here has been checked once, at start-up.</summary>
 /// <param name="ServicesFile">Standalone mode (<c>--services</c>); null in mesh mode.</param>
-/// <param name="Mesh">Mesh mode's sources (<c>--k8s-manifests</c>, <c>--kvstore-config</c>,
+/// <param name="Mesh">Mesh mode's sources (<c>--k8s-manifests</c> / <c>--k8s-kubeconfig</c> / <c>--k8s-in-cluster</c>, <c>--kvstore-config</c>,
 /// <c>--clustermesh-config</c>); null in standalone mode.</param>
 internal sealed partial record AgentOptions(
     string ClusterName,

@@ -1,4 +1,5 @@
 using FastPath.ControlPlane.Kubernetes;
+using FastPath.ControlPlane.Kubernetes.Api;
 using FastPath.ControlPlane.Kvstore;
 using FastPath.ControlPlane.Runtime;
 using FastPath.Snapshot;
@@ -17,7 +18,7 @@ internal static class MeshControl
             ClusterName = options.ClusterName,
             ClusterId = (uint)options.ClusterId,
             Maglev = options.Maglev,
-            Kubernetes = sources.K8sManifests is { } dir ? new ManifestDirectorySource(dir, Log) : null,
+            Kubernetes = KubernetesSource(sources),
             KvstoreConfigFile = sources.KvstoreConfig,
             ClusterMeshConfigDirectory = sources.ClusterMeshConfig,
             Watcher = new KvstoreWatcherOptions
@@ -39,11 +40,30 @@ internal static class MeshControl
             throw;
         }
         AgentLog.Info($"mesh mode: cluster {options.ClusterName} (id {options.ClusterId}), " +
-            $"k8s manifests {sources.K8sManifests ?? "none"}, kvstore {sources.KvstoreConfig ?? "none"}, " +
+            $"k8s {KubernetesDescription(sources)}, kvstore {sources.KvstoreConfig ?? "none"}, " +
             $"clustermesh config {sources.ClusterMeshConfig ?? "none"}, policy-aware selection {(sources.PolicyAwareSelection ? "on" : "off")}, " +
             $"policy default local cluster {(sources.PolicyDefaultLocalCluster ? "on" : "off")}");
         return plane;
     }
+
+    /// <summary>The local objects' source; an in-cluster config without its files throws <see cref="KubeApiException"/>.</summary>
+    private static IKubernetesSource? KubernetesSource(MeshSources sources)
+    {
+        if (sources.K8sManifests is { } dir)
+            return new ManifestDirectorySource(dir, Log);
+        var options = new KubeApiSourceOptions { Log = Log };
+        if (sources.K8sKubeconfig is { } kubeconfig)
+            return new ApiServerSource(KubeconfigFile.Load(kubeconfig), options);
+        if (sources.K8sInCluster)
+            return new ApiServerSource(KubeClientConfig.InCluster(), options);
+        return null;
+    }
+
+    internal static string KubernetesDescription(MeshSources sources) =>
+        sources.K8sManifests is { } dir ? $"manifests {dir}"
+        : sources.K8sKubeconfig is { } kubeconfig ? $"API server via kubeconfig {kubeconfig}"
+        : sources.K8sInCluster ? "API server in-cluster"
+        : "none";
 
     private static void Log(ManifestLogLevel level, string message)
     {

@@ -23,14 +23,14 @@ internal static class AgentCommand
         var pinDir = new Option<string>("--bpf-pin-dir") { Description = "bpffs directory the agent pins its maps under.", DefaultValueFactory = _ => "/sys/fs/bpf/fastpath" };
         var bpfObject = new Option<string?>("--bpf-object") { Description = "Path of fp_steer.bpf.o (default: next to the fastpath binary)." };
         var k8sManifests = new Option<string?>("--k8s-manifests") { Description = "Mesh mode: a directory of Service, EndpointSlice and CiliumNetworkPolicy YAML files (watched). Excludes --services." };
+        var k8sKubeconfig = new Option<string?>(FastPath.ControlPlane.Kubernetes.Api.ApiServerSource.KubeconfigFlag) { Description = "Mesh mode: watch Services, EndpointSlices and Cilium policies on the API server named by this kubeconfig (current-context). Excludes --k8s-manifests, --k8s-in-cluster and --services." };
+        var k8sInCluster = new Option<bool>(FastPath.ControlPlane.Kubernetes.Api.ApiServerSource.InClusterFlag) { Description = "Mesh mode: watch the API server with the pod's service account (KUBERNETES_SERVICE_HOST/PORT, /var/run/secrets/kubernetes.io/serviceaccount). Excludes --k8s-manifests, --k8s-kubeconfig and --services." };
         var kvstoreConfig = new Option<string?>("--kvstore-config") { Description = "The local cluster's etcd client YAML (endpoints, trusted-ca-file, cert-file, key-file): identities, ipcache, nodes." };
         var clusterMeshConfig = new Option<string?>("--clustermesh-config") { Description = "A directory with one etcd client YAML per remote cluster, file name = cluster name (watched)." };
         var statsAddress = new Option<string>("--stats-address") { Description = "ip:port of the stats endpoint (/healthz, /metrics, /v1/...). Binding 0.0.0.0 or :: exposes it to the network.", DefaultValueFactory = _ => Stats.StatsServer.DefaultAddress };
-        var policyAware = new Option<bool>(MeshSources.PolicyAwareSelectionFlag) { Description = "Policy (mesh mode, needs --k8s-manifests): Maglev picks only among backends the client's policy allows, instead of dropping a forbidden pick (off, as in Cilium)." };
-        var policyLocal = new Option<bool>(MeshSources.PolicyDefaultLocalClusterFlag) { Description = "Policy (mesh mode, needs --k8s-manifests): selectors without io.cilium.k8s.policy.cluster match only the local cluster (off: every cluster)." };
+        var policyAware = new Option<bool>(MeshSources.PolicyAwareSelectionFlag) { Description = "Policy (mesh mode, needs a Kubernetes source for CiliumNetworkPolicies): Maglev picks only among backends the client's policy allows, instead of dropping a forbidden pick (off, as in Cilium)." };
+        var policyLocal = new Option<bool>(MeshSources.PolicyDefaultLocalClusterFlag) { Description = "Policy (mesh mode, needs a Kubernetes source for CiliumNetworkPolicies): selectors without io.cilium.k8s.policy.cluster match only the local cluster (off: every cluster)." };
         var maxClusters = new Option<int>("--max-connected-clusters") { Description = "255 or 511: bounds cluster ids and the identity bit layout.", DefaultValueFactory = _ => 255 };
-        // Declared here so the DaemonSet's ConfigMap (k8s-in-cluster: "true") validates; the API source owns its meaning.
-        var k8sInCluster = new Option<bool>("--k8s-in-cluster") { Description = "Mesh mode: read Services, EndpointSlices and policies from the API server with the pod's service account." };
         var configDir = new Option<string?>(ConfigDirectory.Flag) { Description = "A directory with one file per flag (a mounted ConfigMap: file name = flag without '--', content = value). The command line wins." };
         var validateConfig = new Option<bool>("--validate-config") { Description = "Check every flag and every file the flags name, print \"config ok\" and exit 0 (2 on an error) without attaching anything." };
 
@@ -38,7 +38,7 @@ internal static class AgentCommand
         {
             clusterName, clusterId, devices, services, xdpMode, xskBindMode, tableSize, hashSeed, ctMax, pinDir, bpfObject,
             k8sManifests, kvstoreConfig, clusterMeshConfig, maxClusters, policyAware, policyLocal, statsAddress,
-            k8sInCluster, configDir, validateConfig,
+            k8sKubeconfig, k8sInCluster, configDir, validateConfig,
         };
         command.SetAction(parse =>
         {
@@ -53,7 +53,8 @@ internal static class AgentCommand
                     parse.GetValue(tableSize), parse.GetValue(hashSeed)!, parse.GetValue(ctMax),
                     parse.GetValue(pinDir)!, parse.GetValue(bpfObject),
                     parse.GetValue(k8sManifests), parse.GetValue(kvstoreConfig), parse.GetValue(clusterMeshConfig),
-                    parse.GetValue(maxClusters), parse.GetValue(policyAware), parse.GetValue(policyLocal)));
+                    parse.GetValue(maxClusters), parse.GetValue(policyAware), parse.GetValue(policyLocal),
+                    parse.GetValue(k8sKubeconfig), parse.GetValue(k8sInCluster)));
             }
             catch (Exception e) when (e is AgentOptionException or ConfigFileException)
             {

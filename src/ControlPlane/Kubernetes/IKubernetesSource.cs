@@ -1,8 +1,9 @@
 namespace FastPath.ControlPlane.Kubernetes;
 
 /// <summary>
-/// Where the local cluster's objects come from: a manifest directory today
-/// (<see cref="ManifestDirectorySource"/>, <c>--k8s-manifests</c>), the API server later.
+/// Where the local cluster's objects come from: a manifest directory
+/// (<see cref="ManifestDirectorySource"/>, <c>--k8s-manifests</c>) or the API server
+/// (<see cref="Api.ApiServerSource"/>, <c>--k8s-kubeconfig</c> / <c>--k8s-in-cluster</c>).
 /// </summary>
 public interface IKubernetesSource : IAsyncDisposable
 {
@@ -14,6 +15,6 @@ public interface IKubernetesSource : IAsyncDisposable
     event EventHandler<KubernetesObjects>? Changed;
 
     /// <summary>Loads the first snapshot and starts watching. Throws <see cref="ManifestException"/>
-    /// (or the API equivalent) when the initial content is unusable: start-up must stop then.</summary>
+    /// (<see cref="Api.KubeApiException"/> for the API server) when the initial content is unusable: start-up must stop then.</summary>
     Task StartAsync(CancellationToken cancellationToken);
 }

@@ -92,22 +92,11 @@ internal static class ManifestParser
                 break;
             case PolicyDocument.CiliumNetworkPolicyKind or PolicyDocument.CiliumClusterwideNetworkPolicyKind
                 when apiVersion.StartsWith("cilium.io/", StringComparison.Ordinal):
-                policies.Add(Policy(kind, root, path, source));
+                policies.Add(PolicyDocumentDecoder.Decode(kind, root, path, source));
                 break;
             default:
                 debug?.Invoke($"{source}: ignoring kind {kind} ({apiVersion})");
                 break;
         }
-    }
-
-    private static PolicyDocument Policy(string kind, YamlMappingNode root, string path, ManifestLocation source)
-    {
-        var metadata = RequiredMapping(root, "metadata", path);
-        string metadataPath = Join(path, "metadata");
-        string name = RequiredString(metadata, "name", metadataPath);
-        string? ns = kind == PolicyDocument.CiliumClusterwideNetworkPolicyKind
-            ? null
-            : OptionalString(metadata, "namespace", metadataPath) is { Length: > 0 } n ? n : DefaultNamespace;
-        return new PolicyDocument(kind, ns, name, root, source);
     }
 }
