@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using FastPath.ControlPlane.Tls;
 
 namespace FastPath.ControlPlane.Etcd;
 
@@ -16,7 +17,7 @@ internal static class EtcdTls
         var options = new SslClientAuthenticationOptions
         {
             RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                ValidateServer(certificate, errors, ca),
+                PrivateCaValidation.ValidateServer(certificate, errors, ca),
         };
         if (config.CertFile is not null && config.KeyFile is not null)
         {
@@ -52,17 +53,5 @@ internal static class EtcdTls
             throw new EtcdException($"etcd config {file}: cannot load trusted-ca-file {path}: {e.Message}",
                 configFile: file, inner: e);
         }
-    }
-
-    private static bool ValidateServer(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection ca)
-    {
-        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
-            return false;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var server = new X509Certificate2(certificate);
-        return chain.Build(server);
     }
 }

@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
+using System.Net;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using FastPath.ControlPlane.Tls;
 
 namespace FastPath.ControlPlane.Kubernetes.Api;
 
@@ -205,21 +206,8 @@ public sealed class KubeApiClient : IDisposable
         if (config.InsecureSkipTlsVerify)
             options.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         else if (config.CertificateAuthorities is { } ca)
-            options.RemoteCertificateValidationCallback = (_, certificate, _, errors) => ValidateServer(certificate, errors, ca);
+            options.RemoteCertificateValidationCallback = (_, certificate, _, errors) => PrivateCaValidation.ValidateServer(certificate, errors, ca);
         return options;
-    }
-
-    /// <summary>The server must chain to the configured CAs only (not the system store), host name included.</summary>
-    private static bool ValidateServer(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection ca)
-    {
-        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
-            return false;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var server = new X509Certificate2(certificate);
-        return chain.Build(server);
     }
 
     public void Dispose() => _http.Dispose();
