@@ -73,6 +73,12 @@ public sealed class KubernetesApiForwardingTests
                 after = AnsweringBackends(topology, agent, connections: 30);
             while (!after.Contains("backend-2") && DateTime.UtcNow < deadline);
             Assert.Equal(new[] { "backend-0", "backend-1", "backend-2" }, after.Order());
+
+            // The source's work shows on /metrics: one list per watched resource, nothing malformed.
+            var metrics = AgentStats.Metrics(topology.Node);
+            Assert.True(metrics.Value("fastpath_k8s_api_lists_total") >= KubeResource.All.Count,
+                $"lists: {metrics.Value("fastpath_k8s_api_lists_total")}, expected one per resource at least");
+            Assert.Equal(0, metrics.Value("fastpath_k8s_api_malformed_events_total"));
         }
         finally
         {

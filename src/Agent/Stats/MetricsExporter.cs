@@ -23,6 +23,7 @@ internal static class MetricsExporter
         WriteConntrack(w, sources);
         WriteSnapshot(w, sources);
         WriteClusterMesh(w, sources);
+        WriteKubernetesApi(w, sources);
         return w.ToString();
     }
 
@@ -135,6 +136,17 @@ internal static class MetricsExporter
         var (counts, sum) = sources.PublishLatency.Read();
         w.Histogram("fastpath_snapshot_publish_seconds", "Time to publish a forwarding snapshot (XDP map updates included).",
             sources.PublishLatency.Bounds, counts, sum);
+    }
+
+    private static void WriteKubernetesApi(PrometheusWriter w, StatsSources sources)
+    {
+        if (sources.Mesh?.KubernetesApiCounters is not { } api)
+            return;
+        w.Counter("fastpath_k8s_api_lists_total", "Complete lists (all pages) of watched resources, start-up included.", api.Lists);
+        w.Counter("fastpath_k8s_api_watch_restarts_total", "Watch requests after the first per resource (timeouts, drops, errors).", api.WatchRestarts);
+        w.Counter("fastpath_k8s_api_gone_relists_total", "Re-lists forced by 410 Gone (resource version too old).", api.GoneRelists);
+        w.Counter("fastpath_k8s_api_malformed_events_total", "Watch lines or objects skipped as unusable (the last good state stays).", api.MalformedEvents);
+        w.Counter("fastpath_k8s_api_errors_total", "Failed requests and dropped connections (each retried with backoff).", api.Errors);
     }
 
     private static void WriteClusterMesh(PrometheusWriter w, StatsSources sources)
