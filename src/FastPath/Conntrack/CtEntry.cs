@@ -132,6 +132,7 @@ public readonly struct CtFlow
     /// reply entry is matched through its own back-reference instead).</summary>
     internal readonly int PartnerState;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal CtFlow(CtTable table, int index, int state, CtDirection direction, int partnerIndex, int partnerState)
     {
         _table = table;
@@ -142,10 +143,28 @@ public readonly struct CtFlow
         PartnerState = partnerState;
     }
 
-    public bool IsReply => Direction == CtDirection.Reply;
-    internal int ForwardIndex => IsReply ? PartnerIndex : Index;
-    internal int ReplyIndex => IsReply ? Index : PartnerIndex;
-    internal int ForwardState => IsReply ? PartnerState : State;
+    public bool IsReply
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Direction == CtDirection.Reply;
+    }
+    internal int ForwardIndex
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => IsReply ? PartnerIndex : Index;
+    }
+
+    internal int ReplyIndex
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => IsReply ? Index : PartnerIndex;
+    }
+
+    internal int ForwardState
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => IsReply ? PartnerState : State;
+    }
 
     private ref CtEntry Forward => ref _table!.EntryAt(ForwardIndex);
     private ref CtEntry Reply => ref _table!.EntryAt(ReplyIndex);

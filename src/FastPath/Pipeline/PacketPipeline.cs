@@ -113,7 +113,10 @@ public sealed class PacketPipeline
     }
 
     /// <summary>Processes one frame in place. On Forward, transmit <paramref name="frame"/> on the returned egress slot.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>Deliberately one call per frame, and one more per established direction
+    /// (<see cref="ForwardExisting"/>, <see cref="ForwardReply"/>): inlined all into one body,
+    /// the JIT ran out of inlining budget and left small helpers (Span conversions, NetAddress
+    /// equality, checksum offset) as calls, with the locals spilled to the stack.</remarks>
     public PacketResult Process(Span<byte> frame, int ingressSlot)
     {
         Counters.Packets++;
@@ -129,7 +132,7 @@ public sealed class PacketPipeline
     }
 
     /// <summary>client → VIP packet of a flow ct already pins to a backend.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private PacketResult ForwardExisting(Span<byte> frame, ref ParsedPacket packet, in CtFlow flow)
     {
         // Fields read in place; Touch re-checks the entry's State after them (seqlock).
@@ -158,7 +161,7 @@ public sealed class PacketPipeline
     }
 
     /// <summary>backend → client packet: source back to VIP:port, out the way the flow came in.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private PacketResult ForwardReply(Span<byte> frame, ref ParsedPacket packet, in CtFlow flow)
     {
         // The reply entry holds the way back; the forward entry (read anyway to refresh the flow)
