@@ -44,6 +44,7 @@ internal static class CpuLoop
         {
             var bench = new PipelineBenchmarks { Policy = policy };
             bench.Setup();
+            Report($"harness only (frame copy + BeginBatch), policy {(policy ? "on" : "off")}", 1, () => Repeat(1_000_000, () => bench.HarnessOnly()));
             Report($"established DNAT, policy {(policy ? "on" : "off")}", 1, () => Repeat(1_000_000, () => bench.EstablishedForward()));
             Report($"established reverse NAT, policy {(policy ? "on" : "off")}", 1, () => Repeat(1_000_000, () => bench.EstablishedReply()));
             Report($"new flow, policy {(policy ? "on" : "off")}", 0, () =>
