@@ -117,6 +117,7 @@ public sealed class PacketPipeline
     /// (<see cref="ForwardExisting"/>, <see cref="ForwardReply"/>): inlined all into one body,
     /// the JIT ran out of inlining budget and left small helpers (Span conversions, NetAddress
     /// equality, checksum offset) as calls, with the locals spilled to the stack.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public PacketResult Process(Span<byte> frame, int ingressSlot)
     {
         Counters.Packets++;
@@ -132,7 +133,7 @@ public sealed class PacketPipeline
     }
 
     /// <summary>client → VIP packet of a flow ct already pins to a backend.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private PacketResult ForwardExisting(Span<byte> frame, ref ParsedPacket packet, in CtFlow flow)
     {
         // Fields read in place; Touch re-checks the entry's State after them (seqlock).
@@ -161,7 +162,7 @@ public sealed class PacketPipeline
     }
 
     /// <summary>backend → client packet: source back to VIP:port, out the way the flow came in.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private PacketResult ForwardReply(Span<byte> frame, ref ParsedPacket packet, in CtFlow flow)
     {
         // The reply entry holds the way back; the forward entry (read anyway to refresh the flow)
@@ -210,7 +211,7 @@ public sealed class PacketPipeline
     }
 
     /// <summary>First packet of a flow: pick a backend, decide the policy verdict, create ct state, DNAT.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private PacketResult ProcessNewFlow(Span<byte> frame, ref ParsedPacket packet, in FlowKey key, in CtProbe probe, int ingressSlot)
     {
         ForwardingSnapshot snapshot = _snapshot;
