@@ -10,7 +10,7 @@ namespace FastPath.Benchmarks;
 /// other jobs (load average far above the core count) wall-clock means measure the neighbours;
 /// thread CPU time only counts the time this thread actually ran (cache interference from the
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
-/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s.
+/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, new).
 /// </summary>
 internal static class CpuLoop
 {
@@ -95,6 +95,12 @@ internal static class CpuLoop
         var until = DateTime.UtcNow.AddSeconds(seconds);
         while (DateTime.UtcNow < until)
         {
+            if (what == "new")
+            {
+                bench.FreshTable();
+                bench.NewFlow();
+                continue;
+            }
             for (int i = 0; i < 100_000; i++)
             {
                 if (what == "reply")
