@@ -81,7 +81,9 @@ if [[ $MODE == smoke ]]; then
   wait_for_line "$WORK/http.log" "http: ready" 10
   for system in generator fwd fastpath nft routing; do
     [[ $system == generator ]] || sut_start "$system" || die "$system never forwarded the probes"
+    [[ $system == fastpath ]] && measure_idle "$system (after probes)" 1
     run_point "$system" smoke "$SMOKE_RATE" "$SMOKE_SECONDS" 64 0
+    [[ $system == fastpath ]] && measure_idle "$system (after traffic)" 1
     [[ -n $SUT_HTTP_URL ]] && run_wrk "$system" "$SUT_HTTP_URL" 1 4
     sut_stop
   done

@@ -42,6 +42,15 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# Per-thread CPU time in ns, one "tid<TAB>name<TAB>ns" line per thread (schedstat field 1).
+thread_cpu_ns() {
+  local pid=$1 t
+  for t in /proc/"$pid"/task/*; do
+    [[ -r $t/schedstat ]] || continue
+    printf '%s\t%s\t%s\n' "${t##*/}" "$(tr ' ' '_' <"$t/comm" 2>/dev/null)" "$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null)"
+  done
+}
+
 # Process CPU time in ns: the sum of every thread's run time from /proc/PID/task/*/schedstat
 # (field 1, nanoseconds, user + kernel, including softirq work the kernel ran in that thread's
 # context). Exact, unlike utime+stime (ticks); threads that exit during a window are lost.

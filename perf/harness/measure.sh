@@ -105,11 +105,22 @@ wait_path_ready() {
 # resolvers, polling), in ms per second; appended to $IDLE_RESULTS. At low offered rates this,
 # not per-packet work, dominates ns/packet, so the report shows it beside every system.
 measure_idle() {
-  local system=$1 secs=$2 c0 c1
+  local system=$1 secs=$2 c0 c1 t0
   [[ -n $SUT_PID ]] || return 0
+  t0=$(thread_cpu_ns "$SUT_PID")
   c0=$(proc_cpu_ns "$SUT_PID"); sleep "$secs"; c1=$(proc_cpu_ns "$SUT_PID")
   awk -v s="$system" -v a="$c0" -v b="$c1" -v t="$secs" 'BEGIN { printf "%s\t%.2f\n", s, (b - a) / 1e6 / t }' >>"$IDLE_RESULTS"
-  log "$system idle: $(tail -1 "$IDLE_RESULTS" | cut -f2) ms CPU per s"
+  log "$system idle: $(tail -1 "$IDLE_RESULTS" | cut -f2) ms CPU per s ($(idle_by_thread "$t0" "$SUT_PID" "$secs"))"
+}
+
+# idle_by_thread BEFORE PID SECONDS: the threads that used CPU since BEFORE (a thread_cpu_ns
+# snapshot), "name ms/s" each, busiest first — says whether idle cost is polling, timers or the JIT.
+idle_by_thread() {
+  local before=$1 pid=$2 secs=$3
+  awk -F'\t' -v t="$secs" 'NR == FNR { a[$1] = $3; next }
+    { d = $3 - a[$1]; if (d > 0) { by[$2] += d } }
+    END { for (n in by) if (by[n] / 1e6 / t >= 0.1) printf "%s %.1f\n", n, by[n] / 1e6 / t }' \
+    <(printf '%s\n' "$before") <(thread_cpu_ns "$pid") | sort -k2 -rn | head -6 | paste -sd, -
 }
 
 # warm_path SECONDS: offered load at $RATE with the probe tag (never counted) before a system's

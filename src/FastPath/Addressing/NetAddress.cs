@@ -117,10 +117,13 @@ public readonly struct NetAddress : IEquatable<NetAddress>
         return (uint)(h ^ (h >> 32));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Equals(NetAddress other) => _high == other._high && _low == other._low;
     public override bool Equals(object? obj) => obj is NetAddress other && Equals(other);
     public override int GetHashCode() => (int)Hash32();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool operator ==(NetAddress a, NetAddress b) => a.Equals(b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool operator !=(NetAddress a, NetAddress b) => !a.Equals(b);
 
     public override string ToString() => IsNone ? "none" : ToIPAddress().ToString();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastPath.Addressing;
 using FastPath.NextHop;
@@ -9,7 +10,7 @@ public enum CtDirection : byte
 {
     /// <summary>client → VIP:port; holds the backend to DNAT to. Owns the flow's lifetime.</summary>
     Forward = 1,
-    /// <summary>backend → client; holds the VIP:port to restore and the way back to the client.</summary>
+    /// <summary>backend → client; holds the way back to the client.</summary>
     Reply = 2,
 }
 
@@ -25,44 +26,80 @@ internal static class CtFlowFlags
 }
 
 /// <summary>
-/// One slot of <see cref="CtTable"/>. Its State word (kept in a separate array by the table, see
-/// <see cref="CtSlot"/>) is the only word writers race on: bits 0–1 status, bits 2–15 a
-/// generation bumped on every claim, so a reader can tell that a slot was reused while it was
-/// reading (seqlock style), bits 16–31 a tag from the key's hash that lets lookups skip
-/// non-matching slots without reading the entry.
+/// One slot of <see cref="CtTable"/>: exactly one 64-byte cache line (the table aligns its
+/// storage to 64 bytes), so a lookup that matches reads one line for the entry.
+///
+/// Bytes 0–39 hold the key in <see cref="FlowKey"/>'s layout, except that FlowKey's three zero
+/// padding bytes carry <see cref="Direction"/> and <see cref="BackendCheck"/> (key compares mask
+/// them out). The rest is a union by direction — each direction keeps only what its own packets
+/// need, everything else is read from the partner entry:
+/// - Forward (client → VIP): backend id + check, TCP flags, expiry, cached policy revision, and
+///   4 bytes for a frontend id. The backend's address and port come from the snapshot by id
+///   (the check — 16 bits of the address and port hash — fails a reused id safe); the VIP is
+///   this entry's own key destination.
+/// - Reply (backend → client): the way back to the client (ingress slot, client and local MACs)
+///   and the forward entry's published State; the VIP, backend id, flags, expiry and policy
+///   revision are the forward entry's (reply packets read it anyway, to refresh the flow).
+///
+/// Its State word (kept in a separate array by the table, see <see cref="CtSlot"/>) is the only
+/// word writers race on: bits 0–1 status, bits 2–15 a generation bumped on every claim, so a
+/// reader can tell that a slot was reused while it was reading (seqlock style), bits 16–31 a tag
+/// from the key's hash that lets lookups skip non-matching slots without reading the entry.
 /// Key and value fields are written only while the slot is Claimed (invisible to readers).
-/// Flags and ExpiresAtMs are the mutable flow state, used on the Forward entry only.
 /// </summary>
-[StructLayout(LayoutKind.Sequential)]
+[StructLayout(LayoutKind.Explicit, Size = Bytes)]
 internal struct CtEntry
 {
-    public int Flags;
-    public long ExpiresAtMs;
-    public FlowKey Key;
-    /// <summary>Forward: backend address; Reply: the VIP to put back as source.</summary>
-    public NetAddress NatAddress;
-    public ushort NatPortRaw;
-    public CtDirection Direction;
-    public byte Reserved;
-    public uint BackendId;
+    public const int Bytes = 64;
+    /// <summary>Bytes 32–39 that belong to the key: both ports (4) and the protocol (1).</summary>
+    public const ulong KeyTailMask = 0x0000_00FF_FFFF_FFFFUL;
+
+    // ── Key (both directions), FlowKey's layout ──
+    [FieldOffset(0)] public NetAddress Source;
+    [FieldOffset(16)] public NetAddress Destination;
+    [FieldOffset(32)] public ushort SourcePortRaw;
+    [FieldOffset(34)] public ushort DestinationPortRaw;
+    [FieldOffset(36)] public byte Protocol;
+    [FieldOffset(37)] public CtDirection Direction;
+    /// <summary>Forward: <see cref="CtTable.BackendCheckOf"/> of the backend's address and port.</summary>
+    [FieldOffset(38)] public ushort BackendCheck;
+
     /// <summary>Slot index of the other direction's entry.</summary>
-    public int PartnerIndex;
-    /// <summary>The partner's State word as published; any change means it is gone.</summary>
-    public int PartnerState;
-    /// <summary>Reply only: device the flow's first packet came in on; replies leave there.</summary>
-    public int IngressSlot;
-    /// <summary>Reply only: the client-side previous hop's MAC (first packet's source MAC).</summary>
-    public MacAddress ClientMac;
-    /// <summary>Reply only: our MAC on that device (first packet's destination MAC).</summary>
-    public MacAddress LocalMac;
+    [FieldOffset(40)] public int PartnerIndex;
+
+    // ── Forward only ──
+    [FieldOffset(44)] public uint BackendId;
+    [FieldOffset(48)] public int Flags;
+    /// <summary>Low 32 bits of the expiry in ms (compared wrap-safe: lifetimes are far below 2^31 ms).</summary>
+    [FieldOffset(52)] public int ExpiresAtMs;
     /// <summary>Low 32 bits of the snapshot's policy revision at which this flow was last found
-    /// allowed (SPEC §7: the verdict is cached in ct). Kept on both entries so either direction
-    /// compares it without touching the partner; rewritten on both after a re-check.</summary>
-    public int PolicyRevision;
-    /// <summary>Stable id of the frontend the flow was placed through (<c>FrontendEntry.Id</c>), on
-    /// both entries: packets of either direction count toward it without a frontend lookup.
-    /// Sits in what was tail padding (the entry stays 112 bytes).</summary>
-    public uint FrontendId;
+    /// allowed (SPEC §7: the verdict is cached in ct). One copy, on the forward entry: reply
+    /// packets read that entry anyway.</summary>
+    [FieldOffset(56)] public int PolicyRevision;
+    /// <summary>Stable id of the frontend the flow was placed through (<c>FrontendEntry.Id</c>):
+    /// packets of either direction count toward it without a frontend lookup.</summary>
+    [FieldOffset(60)] public uint FrontendId;
+
+    // ── Reply only ──
+    /// <summary>The forward entry's State word as published; any change means it is gone.</summary>
+    [FieldOffset(44)] public int PartnerState;
+    /// <summary>Low 48 bits: the client-side previous hop's MAC (first packet's source MAC);
+    /// high 16 bits: the device slot the flow's first packet came in on (replies leave there).</summary>
+    [FieldOffset(48)] public ulong ClientMacAndSlot;
+    /// <summary>Our MAC on that device (first packet's destination MAC), low 48 bits.</summary>
+    [FieldOffset(56)] public ulong LocalMac;
+
+    public const int SlotShift = 48;
+    public const ulong MacMask = (1UL << SlotShift) - 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly MacAddress ClientMac() => Unsafe.BitCast<ulong, MacAddress>(ClientMacAndSlot & MacMask);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly MacAddress LocalMacAddress() => Unsafe.BitCast<ulong, MacAddress>(LocalMac);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly int IngressSlot() => (int)(ClientMacAndSlot >> SlotShift);
 }
 
 internal static class CtSlot
@@ -79,46 +116,71 @@ internal static class CtSlot
 }
 
 /// <summary>
-/// A copy of a ct entry's immutable part, taken by <see cref="CtTable.TryLookup"/> and checked
-/// against concurrent reuse of the slot. Pass it back to <see cref="CtTable.Touch"/> /
-/// <see cref="CtTable.DeleteFlow"/>.
+/// A handle to a ct entry found by <see cref="CtTable.TryLookup"/>: its slot, the State word it
+/// was valid under, its direction and partner — not a copy of the entry. The hot path reads the
+/// entry's other fields in place and <see cref="CtTable.Touch"/> re-checks the State words after
+/// those reads (seqlock), so a slot reused meanwhile is detected. The value properties below
+/// read the entry (and its partner) unvalidated: for tests, tools and rare paths.
 /// </summary>
 public readonly struct CtFlow
 {
+    private readonly CtTable? _table;
     public readonly int Index;
     internal readonly int State;
     public readonly CtDirection Direction;
-    public readonly uint BackendId;
-    public readonly NetAddress NatAddress;
-    public readonly ushort NatPortRaw;
     public readonly int PartnerIndex;
+    /// <summary>Reply handles: the forward entry's published State. Forward handles: 0 (the
+    /// reply entry is matched through its own back-reference instead).</summary>
     internal readonly int PartnerState;
-    public readonly int IngressSlot;
-    public readonly MacAddress ClientMac;
-    public readonly MacAddress LocalMac;
-    /// <summary>Policy revision (low 32 bits) the flow was last allowed at; see <see cref="CtTable.SetPolicyRevision"/>.</summary>
-    public readonly int PolicyRevision;
-    /// <summary>Stable id of the flow's frontend (0 when created without one).</summary>
-    public readonly uint FrontendId;
 
-    internal CtFlow(int index, int state, ref CtEntry e)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal CtFlow(CtTable table, int index, int state, CtDirection direction, int partnerIndex, int partnerState)
     {
+        _table = table;
         Index = index;
         State = state;
-        Direction = e.Direction;
-        BackendId = e.BackendId;
-        NatAddress = e.NatAddress;
-        NatPortRaw = e.NatPortRaw;
-        PartnerIndex = e.PartnerIndex;
-        PartnerState = e.PartnerState;
-        IngressSlot = e.IngressSlot;
-        ClientMac = e.ClientMac;
-        LocalMac = e.LocalMac;
-        PolicyRevision = Volatile.Read(ref e.PolicyRevision);
-        FrontendId = e.FrontendId;
+        Direction = direction;
+        PartnerIndex = partnerIndex;
+        PartnerState = partnerState;
     }
 
-    public bool IsReply => Direction == CtDirection.Reply;
+    public bool IsReply
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Direction == CtDirection.Reply;
+    }
+    internal int ForwardIndex
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => IsReply ? PartnerIndex : Index;
+    }
+
+    internal int ReplyIndex
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => IsReply ? Index : PartnerIndex;
+    }
+
+    internal int ForwardState
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => IsReply ? PartnerState : State;
+    }
+
+    private ref CtEntry Forward => ref _table!.EntryAt(ForwardIndex);
+    private ref CtEntry Reply => ref _table!.EntryAt(ReplyIndex);
+
+    public uint BackendId => Forward.BackendId;
+    /// <summary>Stable id of the flow's frontend (0 when created without one).</summary>
+    public uint FrontendId => Forward.FrontendId;
+    /// <summary>Forward: the backend's address (the reply key's source); Reply: the VIP (the forward key's destination).</summary>
+    public NetAddress NatAddress => IsReply ? Forward.Destination : Reply.Source;
+    public ushort NatPortRaw => IsReply ? Forward.DestinationPortRaw : Reply.SourcePortRaw;
+    public int IngressSlot => Reply.IngressSlot();
+    public MacAddress ClientMac => Reply.ClientMac();
+    public MacAddress LocalMac => Reply.LocalMacAddress();
+    /// <summary>Policy revision (low 32 bits) the flow was last allowed at; see <see cref="CtTable.SetPolicyRevision"/>.</summary>
+    public int PolicyRevision => Volatile.Read(ref Forward.PolicyRevision);
 }
 
 /// <summary>What a new flow's ct entries need to hold.</summary>
@@ -146,5 +208,30 @@ public readonly struct CtNewFlow
         IngressSlot = ingressSlot;
         ClientMac = clientMac;
         LocalMac = localMac;
+    }
+}
+
+/// <summary>Outcome of <see cref="CtTable.TryCreateFlow"/>.</summary>
+public enum CtCreateResult : byte
+{
+    Created,
+    /// <summary>The reply tuple already belongs to another flow.</summary>
+    ReplyTupleInUse,
+    /// <summary>No free slot in either bucket of one of the keys.</summary>
+    Full,
+}
+
+/// <summary>A key's two buckets and hash tag, computed once and reused by lookup and insert.</summary>
+public readonly struct CtProbe
+{
+    internal readonly int First;
+    internal readonly int Second;
+    internal readonly int Tag;
+
+    internal CtProbe(int first, int second, int tag)
+    {
+        First = first;
+        Second = second;
+        Tag = tag;
     }
 }

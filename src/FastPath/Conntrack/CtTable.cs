@@ -1,4 +1,7 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using FastPath.Addressing;
+using FastPath.NextHop;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastPath.Packets;
@@ -18,15 +21,18 @@ namespace FastPath.Conntrack;
 /// an array apart from the entries; see <see cref="CtSlot"/>):
 /// - insert: CAS Empty → Claimed (bumping the generation), fill key and value, then
 ///   Volatile.Write Valid (release: the fields are visible before the slot is).
-/// - lookup: read State (acquire), compare key, copy the value, read barrier, re-read State;
-///   if it changed the slot was deleted/reused meanwhile and the copy is discarded.
+/// - lookup: read State (acquire), compare key, read direction and partner, read barrier,
+///   re-read State; if it changed the slot was deleted/reused meanwhile and the match is
+///   discarded. Value fields are read in place afterwards and validated by <see cref="Touch"/>,
+///   which re-reads the State words after a read barrier.
 /// - delete: CAS Valid → Empty. Exactly one thread wins, so each removed reply key is
 ///   reported exactly once (by the sweeper or by the pipeline), never twice.
 /// No tombstones: lookups scan both whole buckets, so a hole never hides a later entry.
 ///
 /// A translated flow is two entries: Forward (client → VIP, owns lifetime and TCP state) and
-/// Reply (backend → client). Each stores the other's index and published State, so either
-/// direction reaches the owner in O(1) and detects that the owner is gone.
+/// Reply (backend → client). Each stores the other's index, and the reply the forward entry's
+/// published State, so either direction reaches the owner in O(1) and detects that it is gone;
+/// the forward entry recognises its reply by the reply's back-reference (index and State).
 ///
 /// Known limit: two workers inserting the SAME key at the same instant could both succeed.
 /// RSS hashes one direction of a flow to one queue, so one worker creates a given flow;
@@ -37,8 +43,13 @@ public sealed class CtTable
     /// <summary>Slots per bucket: 8 State words = 32 bytes, half a cache line per bucket.</summary>
     public const int EntriesPerBucket = 8;
     private const int MinCapacity = 16;
+    private const int CacheLineBytes = 64;
 
-    private readonly CtEntry[] _entries;
+    // Entries live in a pinned byte array, addressed from its first 64-byte boundary, so each
+    // 64-byte entry is exactly one cache line (a managed CtEntry[] starts 16 bytes into an
+    // 8-byte-aligned object and would straddle two lines per entry).
+    private readonly byte[] _storage;
+    private readonly int _alignOffset;
     // The State words live apart from the entries: one bucket's eight states share half a cache
     // line, so a lookup (or a miss, the common case of a new flow) reads one line per bucket and
     // touches an entry only when its 16-bit hash tag matches — instead of eight entry lines.
@@ -53,41 +64,66 @@ public sealed class CtTable
         if (capacity < MinCapacity || !BitOperations.IsPow2(capacity))
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
                 $"ct capacity must be a power of two >= {MinCapacity} (two entries per flow)");
-        _entries = new CtEntry[capacity];
+        _storage = GC.AllocateArray<byte>(checked(capacity * CtEntry.Bytes + CacheLineBytes), pinned: true);
+        unsafe
+        {
+            nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
+            _alignOffset = (int)((CacheLineBytes - (address & (CacheLineBytes - 1))) & (CacheLineBytes - 1));
+        }
         _states = new int[capacity];
+        Capacity = capacity;
         BucketCount = capacity / EntriesPerBucket;
         _bucketMask = BucketCount - 1;
         _seed = hashSeed ?? (ulong)Random.Shared.NextInt64();
     }
 
-    public int Capacity => _entries.Length;
+    public int Capacity { get; }
     public int BucketCount { get; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref CtEntry At(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), index);
+    internal ref CtEntry EntryAt(int index) =>
+        ref Unsafe.As<byte, CtEntry>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_storage),
+            (nint)_alignOffset + (nint)(uint)index * CtEntry.Bytes));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref int StateAt(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_states), index);
 
+    /// <summary>16 bits of a backend's address and port: a forward entry keeps it beside the
+    /// backend id, so an id that a snapshot ever reused for another backend stops the flow
+    /// instead of redirecting it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Buckets(in FlowKey key, out int first, out int second, out int tag)
+    internal static ushort BackendCheckOf(in NetAddress address, ushort portRaw)
+    {
+        uint h = address.Hash32() ^ ((uint)portRaw * 0x9E3779B1u);
+        return (ushort)(h ^ (h >> 16));
+    }
+
+    /// <summary>Buckets and tag of a key; pass the result to <see cref="TryLookup(in FlowKey, in CtProbe, out CtFlow)"/>
+    /// and <see cref="TryCreateFlow"/> so a new flow hashes its key once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public CtProbe Probe(in FlowKey key)
     {
         ulong h = key.Hash64(_seed);
-        first = (int)h & _bucketMask;
-        second = (int)(h >> 32) & _bucketMask;
+        int first = (int)h & _bucketMask;
+        int second = (int)(h >> 32) & _bucketMask;
         if (second == first)
             second = first ^ 1;
         // Independent of the bucket bits, so entries sharing a bucket rarely share a tag.
-        tag = (int)((h * 0x9E3779B97F4A7C15UL) >> 48);
+        int tag = (int)((h * 0x9E3779B97F4A7C15UL) >> 48);
+        return new CtProbe(first, second, tag);
     }
 
     /// <summary>Finds the entry for a wire tuple (either direction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLookup(in FlowKey key, out CtFlow flow)
     {
-        Buckets(in key, out int first, out int second, out int tag);
-        return FindInBucket(first, in key, tag, out flow) || FindInBucket(second, in key, tag, out flow);
+        CtProbe probe = Probe(in key);
+        return TryLookup(in key, in probe, out flow);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryLookup(in FlowKey key, in CtProbe probe, out CtFlow flow) =>
+        FindInBucket(probe.First, in key, probe.Tag, out flow) || FindInBucket(probe.Second, in key, probe.Tag, out flow);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool FindInBucket(int bucket, in FlowKey key, int tag, out CtFlow flow)
@@ -98,19 +134,48 @@ public sealed class CtTable
             int state = Volatile.Read(ref StateAt(i));
             if ((state & CtSlot.StatusMask) != CtSlot.Valid || (state >>> CtSlot.TagShift) != tag)
                 continue;
-            ref CtEntry e = ref At(i);
-            if (!e.Key.Equals(key))
+            ref CtEntry e = ref EntryAt(i);
+            if (!KeyEquals(ref e, in key))
                 continue;
-            var copy = new CtFlow(i, state, ref e);
+            CtDirection direction = e.Direction;
+            int partnerIndex = e.PartnerIndex;
+            int partnerState = direction == CtDirection.Reply ? e.PartnerState : 0;
             Volatile.ReadBarrier();
             if (Volatile.Read(ref StateAt(i)) != state)
-                continue; // deleted or reused while we copied it
-            flow = copy;
+                continue; // deleted or reused while we read it
+            flow = new CtFlow(this, i, state, direction, partnerIndex, partnerState);
             return true;
         }
         flow = default;
         return false;
     }
+
+    /// <summary>Key compare: two 16-byte vector compares for the addresses, one masked 64-bit
+    /// compare for ports and protocol (the entry keeps direction and backend check where the key has padding).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool KeyEquals(ref CtEntry e, in FlowKey key)
+    {
+        ref byte a = ref Unsafe.As<CtEntry, byte>(ref e);
+        ref byte b = ref Unsafe.As<FlowKey, byte>(ref Unsafe.AsRef(in key));
+        Vector128<byte> diff = (Vector128.LoadUnsafe(ref a) ^ Vector128.LoadUnsafe(ref b))
+                             | (Vector128.LoadUnsafe(ref a, 16) ^ Vector128.LoadUnsafe(ref b, 16));
+        ulong tail = (Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref a, 32)) ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, 32)))
+                   & CtEntry.KeyTailMask;
+        return diff == Vector128<byte>.Zero && tail == 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteKey(ref CtEntry e, in FlowKey key)
+    {
+        e.Source = key.Source;
+        e.Destination = key.Destination;
+        e.SourcePortRaw = key.SourcePortRaw;
+        e.DestinationPortRaw = key.DestinationPortRaw;
+        e.Protocol = key.Protocol;
+    }
+
+    private static FlowKey KeyOf(ref CtEntry e) =>
+        new(in e.Source, in e.Destination, e.SourcePortRaw, e.DestinationPortRaw, e.Protocol);
 
     /// <summary>
     /// Creates both entries of a new translated flow. False when either key finds no free
@@ -119,8 +184,32 @@ public sealed class CtTable
     public bool TryInsertFlow(in FlowKey forwardKey, in FlowKey replyKey, in CtNewFlow flow, byte tcpFlags, long nowMs,
         out CtFlow forward)
     {
-        int forwardIndex = Claim(in forwardKey);
-        int replyIndex = forwardIndex < 0 ? -1 : Claim(in replyKey);
+        CtProbe forwardProbe = Probe(in forwardKey);
+        return InsertFlow(in forwardKey, in forwardProbe, in replyKey, Probe(in replyKey), in flow, tcpFlags, nowMs, out forward);
+    }
+
+    /// <summary>
+    /// The new-flow path in one call: <paramref name="forwardKey"/> was just looked up and missed
+    /// (its <paramref name="forwardProbe"/> is reused); checks that the reply tuple is not another
+    /// flow's, then creates both entries. Each key is hashed once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public CtCreateResult TryCreateFlow(in FlowKey forwardKey, in CtProbe forwardProbe, in FlowKey replyKey, in CtNewFlow flow,
+        byte tcpFlags, long nowMs)
+    {
+        CtProbe replyProbe = Probe(in replyKey);
+        if (TryLookup(in replyKey, in replyProbe, out _))
+            return CtCreateResult.ReplyTupleInUse;
+        return InsertFlow(in forwardKey, in forwardProbe, in replyKey, in replyProbe, in flow, tcpFlags, nowMs, out _)
+            ? CtCreateResult.Created
+            : CtCreateResult.Full;
+    }
+
+    private bool InsertFlow(in FlowKey forwardKey, in CtProbe forwardProbe, in FlowKey replyKey, in CtProbe replyProbe,
+        in CtNewFlow flow, byte tcpFlags, long nowMs, out CtFlow forward)
+    {
+        int forwardIndex = Claim(in forwardProbe);
+        int replyIndex = forwardIndex < 0 ? -1 : Claim(in replyProbe);
         if (replyIndex < 0)
         {
             if (forwardIndex >= 0)
@@ -129,57 +218,46 @@ public sealed class CtTable
             return false;
         }
 
-        ref CtEntry fwd = ref At(forwardIndex);
-        ref CtEntry rep = ref At(replyIndex);
+        ref CtEntry fwd = ref EntryAt(forwardIndex);
+        ref CtEntry rep = ref EntryAt(replyIndex);
         int forwardPublished = (StateAt(forwardIndex) & ~CtSlot.StatusMask) | CtSlot.Valid;
         int replyPublished = (StateAt(replyIndex) & ~CtSlot.StatusMask) | CtSlot.Valid;
 
         int flags = forwardKey.Protocol == WireConstants.ProtoTcp ? FlagsFor(tcpFlags, fromBackend: false) : 0;
-        fwd.Key = forwardKey;
+        WriteKey(ref fwd, in forwardKey);
         fwd.Direction = CtDirection.Forward;
-        fwd.BackendId = flow.BackendId;
-        fwd.NatAddress = flow.BackendAddress;
-        fwd.NatPortRaw = flow.BackendPortRaw;
+        fwd.BackendCheck = BackendCheckOf(in flow.BackendAddress, flow.BackendPortRaw);
         fwd.PartnerIndex = replyIndex;
-        fwd.PartnerState = replyPublished;
-        fwd.IngressSlot = flow.IngressSlot;
-        fwd.ClientMac = flow.ClientMac;
-        fwd.LocalMac = flow.LocalMac;
+        fwd.BackendId = flow.BackendId;
+        fwd.Flags = flags;
+        fwd.ExpiresAtMs = (int)(nowMs + Lifetime(forwardKey.Protocol, flags));
         fwd.PolicyRevision = flow.PolicyRevision;
         fwd.FrontendId = flow.FrontendId;
-        fwd.Flags = flags;
-        fwd.ExpiresAtMs = nowMs + Lifetime(forwardKey.Protocol, flags);
 
-        rep.Key = replyKey;
+        WriteKey(ref rep, in replyKey);
         rep.Direction = CtDirection.Reply;
-        rep.BackendId = flow.BackendId;
-        rep.NatAddress = forwardKey.Destination;
-        rep.NatPortRaw = forwardKey.DestinationPortRaw;
+        rep.BackendCheck = 0;
         rep.PartnerIndex = forwardIndex;
         rep.PartnerState = forwardPublished;
-        rep.IngressSlot = flow.IngressSlot;
-        rep.ClientMac = flow.ClientMac;
-        rep.LocalMac = flow.LocalMac;
-        rep.PolicyRevision = flow.PolicyRevision;
-        rep.FrontendId = flow.FrontendId;
-        rep.Flags = 0;
-        rep.ExpiresAtMs = 0;
+        rep.ClientMacAndSlot = (Unsafe.BitCast<MacAddress, ulong>(flow.ClientMac) & CtEntry.MacMask)
+                             | ((ulong)(ushort)flow.IngressSlot << CtEntry.SlotShift);
+        rep.LocalMac = Unsafe.BitCast<MacAddress, ulong>(flow.LocalMac) & CtEntry.MacMask;
 
         // Forward first: a reply entry is only ever valid while its forward entry is, which is
         // what the sweeper's orphan check relies on.
         Volatile.Write(ref StateAt(forwardIndex), forwardPublished);
         Volatile.Write(ref StateAt(replyIndex), replyPublished);
-        forward = new CtFlow(forwardIndex, forwardPublished, ref fwd);
+        forward = new CtFlow(this, forwardIndex, forwardPublished, CtDirection.Forward, replyIndex, 0);
         return true;
     }
 
-    private int Claim(in FlowKey key)
+    private int Claim(in CtProbe probe)
     {
-        Buckets(in key, out int first, out int second, out int tag);
+        int first = probe.First, second = probe.Second;
         if (FreeSlots(second) > FreeSlots(first))
             (first, second) = (second, first);
-        int index = ClaimIn(first, tag);
-        return index >= 0 ? index : ClaimIn(second, tag);
+        int index = ClaimIn(first, probe.Tag);
+        return index >= 0 ? index : ClaimIn(second, probe.Tag);
     }
 
     private int FreeSlots(int bucket)
@@ -217,16 +295,20 @@ public sealed class CtTable
 
     /// <summary>
     /// Records a packet of an existing flow: TCP state and expiry, on the flow's Forward entry
-    /// whichever direction the packet went. False when the flow is gone (its Forward entry was
-    /// deleted or reused since the lookup): the caller drops the packet.
+    /// whichever direction the packet went. False when the flow is gone (its Forward entry — or,
+    /// for a reply, its Reply entry — was deleted or reused since the lookup): the caller drops
+    /// the packet. Also the seqlock check for every entry field the caller read in place
+    /// between <see cref="TryLookup(in FlowKey, out CtFlow)"/> and this call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Touch(in CtFlow flow, byte protocol, byte tcpFlags, long nowMs)
     {
         bool fromBackend = flow.Direction == CtDirection.Reply;
-        int ownerIndex = fromBackend ? flow.PartnerIndex : flow.Index;
-        ref CtEntry owner = ref At(ownerIndex);
-        if (Volatile.Read(ref StateAt(ownerIndex)) != (fromBackend ? flow.PartnerState : flow.State))
+        int ownerIndex = flow.ForwardIndex;
+        ref CtEntry owner = ref EntryAt(ownerIndex);
+        Volatile.ReadBarrier();
+        if (Volatile.Read(ref StateAt(ownerIndex)) != flow.ForwardState
+            || (fromBackend && Volatile.Read(ref StateAt(flow.Index)) != flow.State))
             return false;
 
         int flags = Volatile.Read(ref owner.Flags);
@@ -239,28 +321,32 @@ public sealed class CtTable
                 flags = Interlocked.Or(ref owner.Flags, add) | add;
         }
 
-        long expires = nowMs + Lifetime(protocol, flags);
-        long current = Volatile.Read(ref owner.ExpiresAtMs);
-        if (Math.Abs(expires - current) >= CtTimeouts.RefreshGranularityMs)
+        int expires = (int)(nowMs + Lifetime(protocol, flags));
+        int drift = expires - Volatile.Read(ref owner.ExpiresAtMs);
+        if (drift >= CtTimeouts.RefreshGranularityMs || drift <= -CtTimeouts.RefreshGranularityMs)
             Volatile.Write(ref owner.ExpiresAtMs, expires);
         return true;
     }
 
+    /// <summary>Whether the entry <paramref name="flow"/> names is still the one that was found.</summary>
+    internal bool IsCurrent(in CtFlow flow)
+    {
+        Volatile.ReadBarrier();
+        return Volatile.Read(ref StateAt(flow.Index)) == flow.State;
+    }
+
     /// <summary>
     /// Records that the flow was re-checked and is still allowed at <paramref name="policyRevision"/>,
-    /// on both entries, so neither direction re-checks again until the next revision. A plain
-    /// store per entry: two workers re-checking the same flow at once write the same value, and
-    /// a slot reused meanwhile (State changed) is left alone — a lost update only costs one
-    /// more re-check on the next packet.
+    /// on its forward entry (the one copy both directions compare), so it is not re-checked again
+    /// until the next revision. A plain store: two workers re-checking the same flow at once write
+    /// the same value, and a slot reused meanwhile (State changed) is left alone — a lost update
+    /// only costs one more re-check on the next packet.
     /// </summary>
     public void SetPolicyRevision(in CtFlow flow, int policyRevision)
     {
-        ref CtEntry self = ref At(flow.Index);
-        if (Volatile.Read(ref StateAt(flow.Index)) == flow.State)
-            Volatile.Write(ref self.PolicyRevision, policyRevision);
-        ref CtEntry partner = ref At(flow.PartnerIndex);
-        if (Volatile.Read(ref StateAt(flow.PartnerIndex)) == flow.PartnerState)
-            Volatile.Write(ref partner.PolicyRevision, policyRevision);
+        ref CtEntry owner = ref EntryAt(flow.ForwardIndex);
+        if (Volatile.Read(ref StateAt(flow.ForwardIndex)) == flow.ForwardState)
+            Volatile.Write(ref owner.PolicyRevision, policyRevision);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -303,33 +389,45 @@ public sealed class CtTable
     /// True when this call removed it; then <paramref name="replyKey"/> is the fp_flows key the
     /// caller must delete from the BPF map. False when someone else already removed it.
     /// </summary>
-    public bool DeleteFlow(in CtFlow flow, out FlowReplyKey replyKey)
-    {
-        bool isForward = flow.Direction == CtDirection.Forward;
-        int forwardIndex = isForward ? flow.Index : flow.PartnerIndex;
-        int forwardState = isForward ? flow.State : flow.PartnerState;
-        int replyIndex = isForward ? flow.PartnerIndex : flow.Index;
-        int replyState = isForward ? flow.PartnerState : flow.State;
-        return DeletePair(forwardIndex, forwardState, replyIndex, replyState, out replyKey);
-    }
+    public bool DeleteFlow(in CtFlow flow, out FlowReplyKey replyKey) =>
+        DeletePair(flow.ForwardIndex, flow.ForwardState, flow.ReplyIndex, out replyKey);
 
-    private bool DeletePair(int forwardIndex, int forwardState, int replyIndex, int replyState, out FlowReplyKey replyKey)
+    private bool DeletePair(int forwardIndex, int forwardState, int replyIndex, out FlowReplyKey replyKey)
     {
         replyKey = default;
         if (Interlocked.CompareExchange(ref StateAt(forwardIndex), forwardState & ~CtSlot.StatusMask, forwardState) != forwardState)
             return false;
-        return TryRemoveReply(replyIndex, replyState, out replyKey);
+        return TryRemoveReplyOf(replyIndex, forwardIndex, forwardState, out replyKey);
+    }
+
+    /// <summary>Removes the reply entry at <paramref name="replyIndex"/> if it still is the reply of
+    /// the forward entry (<paramref name="forwardIndex"/>, <paramref name="forwardState"/>) — its
+    /// back-reference says so — and nobody (the sweeper's orphan check) removed it first.</summary>
+    private bool TryRemoveReplyOf(int replyIndex, int forwardIndex, int forwardState, out FlowReplyKey replyKey)
+    {
+        replyKey = default;
+        ref CtEntry rep = ref EntryAt(replyIndex);
+        int state = Volatile.Read(ref StateAt(replyIndex));
+        if ((state & CtSlot.StatusMask) != CtSlot.Valid)
+            return false;
+        bool ours = rep.PartnerIndex == forwardIndex && rep.PartnerState == forwardState && rep.Direction == CtDirection.Reply;
+        var key = FlowReplyKey.From(KeyOf(ref rep));
+        Volatile.ReadBarrier();
+        if (!ours || Interlocked.CompareExchange(ref StateAt(replyIndex), state & ~CtSlot.StatusMask, state) != state)
+            return false; // the sweeper removed it as an orphan and reported it
+        replyKey = key;
+        return true;
     }
 
     private bool TryRemoveReply(int replyIndex, int replyState, out FlowReplyKey replyKey)
     {
-        ref CtEntry rep = ref At(replyIndex);
-        var key = FlowReplyKey.From(in rep.Key);
+        ref CtEntry rep = ref EntryAt(replyIndex);
+        var key = FlowReplyKey.From(KeyOf(ref rep));
         Volatile.ReadBarrier();
         if (Interlocked.CompareExchange(ref StateAt(replyIndex), replyState & ~CtSlot.StatusMask, replyState) != replyState)
         {
             replyKey = default;
-            return false; // the sweeper removed it as an orphan and reported it
+            return false; // removed by the forward entry's deleter and reported there
         }
         replyKey = key;
         return true;
@@ -366,20 +464,20 @@ public sealed class CtTable
     private bool SweepSlot(int index, long nowMs, out FlowReplyKey replyKey)
     {
         replyKey = default;
-        ref CtEntry e = ref At(index);
         int state = Volatile.Read(ref StateAt(index));
         if ((state & CtSlot.StatusMask) != CtSlot.Valid)
             return false;
+        ref CtEntry e = ref EntryAt(index);
         CtDirection direction = e.Direction;
         int partnerIndex = e.PartnerIndex;
         int partnerState = e.PartnerState;
-        long expires = Volatile.Read(ref e.ExpiresAtMs);
+        int expires = Volatile.Read(ref e.ExpiresAtMs);
         Volatile.ReadBarrier();
         if (Volatile.Read(ref StateAt(index)) != state)
             return false;
 
         if (direction == CtDirection.Forward)
-            return expires <= nowMs && DeletePair(index, state, partnerIndex, partnerState, out replyKey);
+            return expires - (int)nowMs <= 0 && DeletePair(index, state, partnerIndex, out replyKey);
 
         // Reply entry: alive exactly as long as its forward entry is.
         if (Volatile.Read(ref StateAt(partnerIndex)) == partnerState)
@@ -391,7 +489,7 @@ public sealed class CtTable
     /// it is a plain memory clear, not a sequence of CAS removals.</summary>
     public void ClearUnsynchronized()
     {
-        Array.Clear(_entries);
+        Array.Clear(_storage);
         Array.Clear(_states);
     }
 
@@ -399,7 +497,7 @@ public sealed class CtTable
     public int CountEntries()
     {
         int count = 0;
-        for (int i = 0; i < _entries.Length; i++)
+        for (int i = 0; i < _states.Length; i++)
             if ((Volatile.Read(ref _states[i]) & CtSlot.StatusMask) == CtSlot.Valid)
                 count++;
         return count;

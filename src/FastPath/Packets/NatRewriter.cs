@@ -41,38 +41,58 @@ public static class NatRewriter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void RewriteMacs(Span<byte> frame, in MacAddress source, in MacAddress destination)
     {
-        destination.CopyTo(frame);
-        source.CopyTo(frame.Slice(6));
+        if (frame.Length < EthernetHeaderBytes)
+            ThrowShortFrame();
+        ref byte f = ref MemoryMarshal.GetReference(frame);
+        ulong dst = Unsafe.BitCast<MacAddress, ulong>(destination);
+        ulong src = Unsafe.BitCast<MacAddress, ulong>(source);
+        // Bytes 0–11 as one 8-byte and one 4-byte store: dst[0..6] src[0..6].
+        Unsafe.WriteUnaligned(ref f, (dst & 0xFFFF_FFFF_FFFFUL) | (src << 48));
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, 8), (uint)(src >> 16));
     }
 
+    /// <remarks>Offsets come from a successful <see cref="PacketParser.Parse"/> of this frame, which
+    /// checked that the IP header and the whole TCP/UDP header lie inside it; one check of the
+    /// furthest byte written keeps a caller that broke that contract from writing past the frame,
+    /// instead of a bounds check per field.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Rewrite(Span<byte> frame, in ParsedPacket packet, in NetAddress oldAddress, in NetAddress newAddress,
         int addressOffset, int portOffset, ushort oldPortRaw, ushort newPortRaw)
     {
         int l3 = packet.L3Offset;
         int l4 = packet.L4Offset;
+        int l4ChecksumOffset = packet.L4ChecksumOffset;
+        int addressBytes = packet.IsV6 ? 16 : 4;
+        if ((uint)(l4ChecksumOffset + 2) > (uint)frame.Length || (uint)(l3 + addressOffset + addressBytes) > (uint)frame.Length
+            || (uint)(l4 + portOffset + 2) > (uint)frame.Length)
+            ThrowShortFrame();
+        ref byte f = ref MemoryMarshal.GetReference(frame);
         uint addressDelta;
         if (packet.IsV6)
         {
             addressDelta = Checksum.Delta128(in oldAddress, in newAddress);
-            newAddress.WriteBytes(frame.Slice(l3 + addressOffset, 16));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, l3 + addressOffset), newAddress);
         }
         else
         {
             addressDelta = Checksum.Delta32(oldAddress.V4Raw, newAddress.V4Raw);
-            newAddress.WriteV4(frame.Slice(l3 + addressOffset, 4));
-            Span<byte> ipChecksum = frame.Slice(l3 + IPv4ChecksumOffset, 2);
-            MemoryMarshal.Write(ipChecksum, Checksum.Apply(MemoryMarshal.Read<ushort>(ipChecksum), addressDelta));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, l3 + addressOffset), newAddress.V4Raw);
+            ref byte ipChecksum = ref Unsafe.Add(ref f, l3 + IPv4ChecksumOffset);
+            Unsafe.WriteUnaligned(ref ipChecksum, Checksum.Apply(Unsafe.ReadUnaligned<ushort>(ref ipChecksum), addressDelta));
         }
-        MemoryMarshal.Write(frame.Slice(l4 + portOffset, 2), newPortRaw);
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, l4 + portOffset), newPortRaw);
 
         uint l4Delta = addressDelta + Checksum.Delta16(oldPortRaw, newPortRaw);
-        Span<byte> l4Checksum = frame.Slice(packet.L4ChecksumOffset, 2);
-        ushort current = MemoryMarshal.Read<ushort>(l4Checksum);
+        ref byte l4Checksum = ref Unsafe.Add(ref f, l4ChecksumOffset);
+        ushort current = Unsafe.ReadUnaligned<ushort>(ref l4Checksum);
         if (packet.Protocol == ProtoTcp)
-            MemoryMarshal.Write(l4Checksum, Checksum.Apply(current, l4Delta));
+            Unsafe.WriteUnaligned(ref l4Checksum, Checksum.Apply(current, l4Delta));
         else if (!packet.UdpChecksumAbsent)
-            MemoryMarshal.Write(l4Checksum, Checksum.ApplyUdp(current, l4Delta));
+            Unsafe.WriteUnaligned(ref l4Checksum, Checksum.ApplyUdp(current, l4Delta));
         // IPv4 UDP without checksum (0): stays 0 — a receiver then skips verification.
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowShortFrame() =>
+        throw new ArgumentException("frame is shorter than the headers the parser reported", "frame");
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FastPath.Addressing;
 
 namespace FastPath.Packets;
@@ -29,6 +30,9 @@ public struct ParsedPacket
     public ushort DestinationPortRaw;
 
     /// <summary>Offset of the L4 checksum field.</summary>
-    public readonly int L4ChecksumOffset =>
-        L4Offset + (Protocol == WireConstants.ProtoTcp ? WireConstants.TcpChecksumOffset : WireConstants.UdpChecksumOffset);
+    public readonly int L4ChecksumOffset
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => L4Offset + (Protocol == WireConstants.ProtoTcp ? WireConstants.TcpChecksumOffset : WireConstants.UdpChecksumOffset);
+    }
 }

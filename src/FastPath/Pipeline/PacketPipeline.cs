@@ -160,7 +160,11 @@ public sealed class PacketPipeline
     }
 
     /// <summary>Processes one frame in place. On Forward, transmit <paramref name="frame"/> on the returned egress slot.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>Deliberately one call per frame, and one more per established direction
+    /// (<see cref="ForwardExisting"/>, <see cref="ForwardReply"/>): inlined all into one body,
+    /// the JIT ran out of inlining budget and left small helpers (Span conversions, NetAddress
+    /// equality, checksum offset) as calls, with the locals spilled to the stack.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public PacketResult Process(Span<byte> frame, int ingressSlot)
     {
         Counters.Packets++;
@@ -169,43 +173,62 @@ public sealed class PacketPipeline
             return DropUnparsed(reason);
 
         var key = new FlowKey(in packet.Source, in packet.Destination, packet.SourcePortRaw, packet.DestinationPortRaw, packet.Protocol);
-        if (_ct.TryLookup(in key, out CtFlow flow))
+        CtProbe probe = _ct.Probe(in key);
+        if (_ct.TryLookup(in key, in probe, out CtFlow flow))
             return flow.IsReply ? ForwardReply(frame, ref packet, in flow) : ForwardExisting(frame, ref packet, in flow);
-        return ProcessNewFlow(frame, ref packet, in key, ingressSlot);
+        return ProcessNewFlow(frame, ref packet, in key, in probe, ingressSlot);
     }
 
     /// <summary>client → VIP packet of a flow ct already pins to a backend.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private PacketResult ForwardExisting(Span<byte> frame, ref ParsedPacket packet, in CtFlow flow)
     {
+        // Fields read in place; Touch re-checks the entry's State after them (seqlock).
+        ref CtEntry entry = ref _ct.EntryAt(flow.Index);
+        uint backendId = entry.BackendId;
+        ref readonly BackendEntry backend = ref _snapshot.Backend(backendId);
+        ushort check = entry.BackendCheck;
+        uint frontendId = entry.FrontendId;
+        int policyRevision = Volatile.Read(ref entry.PolicyRevision);
         // The flow keeps its backend whatever the Maglev table says now — unless the backend is gone.
-        if (!_snapshot.IsBackendLive(flow.BackendId, in flow.NatAddress, flow.NatPortRaw))
+        if (backend.Status != BackendStatus.Active || CtTable.BackendCheckOf(in backend.Address, backend.PortRaw) != check)
             return StopFlow(in flow, in packet, DropReason.BackendRemoved, default);
-        if (flow.PolicyRevision != _policyRevision)
+        if (policyRevision != _policyRevision)
         {
             PolicyOutcome outcome = default;
-            if (!RecheckPolicy(in flow, in packet.Source, in flow.NatAddress, flow.NatPortRaw, packet.Protocol, ref outcome))
+            if (!RecheckPolicy(in flow, in packet.Source, in backend.Address, backend.PortRaw, packet.Protocol, ref outcome))
                 return StopFlow(in flow, in packet, DropReason.PolicyDenied, in outcome);
         }
         if (!_ct.Touch(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
             return DropFlowPacket(DropReason.NoFlow, in packet, in flow);
-        if (!_nextHops.TryGet(in flow.NatAddress, out NextHop.NextHop hop))
-            return MissingNeighbour(in flow.NatAddress, in packet, in flow);
+        if (!_nextHops.TryGet(in backend.Address, out NextHop.NextHop hop))
+            return MissingNeighbour(in backend.Address, in packet, in flow);
 
-        NatRewriter.RewriteDestination(frame, ref packet, in flow.NatAddress, flow.NatPortRaw);
+        NatRewriter.RewriteDestination(frame, ref packet, in backend.Address, backend.PortRaw);
         NatRewriter.RewriteMacs(frame, hop.Source, hop.Destination);
-        CountTraffic(flow.FrontendId, flow.BackendId, frame.Length);
+        CountTraffic(frontendId, backendId, frame.Length);
         Counters.Forwarded++;
         return PacketResult.Forward(hop.DeviceSlot, frame.Length);
     }
 
     /// <summary>backend → client packet: source back to VIP:port, out the way the flow came in.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private PacketResult ForwardReply(Span<byte> frame, ref ParsedPacket packet, in CtFlow flow)
     {
-        if (!_snapshot.IsBackendLive(flow.BackendId, in packet.Source, packet.SourcePortRaw))
+        // The reply entry holds the way back; the forward entry (read anyway to refresh the flow)
+        // the VIP, backend and policy revision. Touch validates both State words after these reads.
+        ref CtEntry reply = ref _ct.EntryAt(flow.Index);
+        ref CtEntry owner = ref _ct.EntryAt(flow.PartnerIndex);
+        ulong clientMacAndSlot = reply.ClientMacAndSlot;
+        ulong localMac = reply.LocalMac;
+        uint backendId = owner.BackendId;
+        uint frontendId = owner.FrontendId;
+        NetAddress vip = owner.Destination;
+        ushort vipPortRaw = owner.DestinationPortRaw;
+        int policyRevision = Volatile.Read(ref owner.PolicyRevision);
+        if (!_snapshot.IsBackendLive(backendId, in packet.Source, packet.SourcePortRaw))
             return StopFlow(in flow, in packet, DropReason.BackendRemoved, default);
-        if (flow.PolicyRevision != _policyRevision)
+        if (policyRevision != _policyRevision)
         {
             PolicyOutcome outcome = default;
             if (!RecheckPolicy(in flow, in packet.Destination, in packet.Source, packet.SourcePortRaw, packet.Protocol, ref outcome))
@@ -214,12 +237,13 @@ public sealed class PacketPipeline
         if (!_ct.Touch(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
             return DropFlowPacket(DropReason.NoFlow, in packet, in flow);
 
-        NatRewriter.RewriteSource(frame, ref packet, in flow.NatAddress, flow.NatPortRaw);
-        NatRewriter.RewriteMacs(frame, in flow.LocalMac, in flow.ClientMac);
-        CountTraffic(flow.FrontendId, flow.BackendId, frame.Length);
+        NatRewriter.RewriteSource(frame, ref packet, in vip, vipPortRaw);
+        NatRewriter.RewriteMacs(frame, Unsafe.BitCast<ulong, MacAddress>(localMac),
+            Unsafe.BitCast<ulong, MacAddress>(clientMacAndSlot & CtEntry.MacMask));
+        CountTraffic(frontendId, backendId, frame.Length);
         Counters.Replies++;
         Counters.Forwarded++;
-        return PacketResult.Forward(flow.IngressSlot, frame.Length);
+        return PacketResult.Forward((int)(clientMacAndSlot >> CtEntry.SlotShift), frame.Length);
     }
 
     /// <summary>
@@ -239,8 +263,8 @@ public sealed class PacketPipeline
     }
 
     /// <summary>First packet of a flow: pick a backend, decide the policy verdict, create ct state, DNAT.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private PacketResult ProcessNewFlow(Span<byte> frame, ref ParsedPacket packet, in FlowKey key, int ingressSlot)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private PacketResult ProcessNewFlow(Span<byte> frame, ref ParsedPacket packet, in FlowKey key, in CtProbe probe, int ingressSlot)
     {
         ForwardingSnapshot snapshot = _snapshot;
         FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
@@ -268,13 +292,13 @@ public sealed class PacketPipeline
         }
 
         var replyKey = new FlowKey(in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
-        if (_ct.TryLookup(in replyKey, out _))
-            return DropNewFlow(DropReason.ReplyTupleInUse, in packet, frontend, backendId, in outcome);
         var newFlow = new CtNewFlow(backendId, in backend.Address, backend.PortRaw, ingressSlot,
             clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)),
             policyRevision: _policyRevision, frontendId: frontend.Id);
-        if (!_ct.TryInsertFlow(in key, in replyKey, in newFlow, packet.TcpFlags, _nowMs, out _))
-            return DropNewFlow(DropReason.CtFull, in packet, frontend, backendId, in outcome);
+        CtCreateResult created = _ct.TryCreateFlow(in key, in probe, in replyKey, in newFlow, packet.TcpFlags, _nowMs);
+        if (created != CtCreateResult.Created)
+            return DropNewFlow(created == CtCreateResult.ReplyTupleInUse ? DropReason.ReplyTupleInUse : DropReason.CtFull,
+                in packet, frontend, backendId, in outcome);
         _pendingReplyKeys[_pendingCount++] = FlowReplyKey.From(in replyKey);
         Counters.NewFlows++;
         RecordEvent(FlowEventKind.FlowCreated, DropReason.None, in packet, frontend.Index, backendId,
@@ -293,6 +317,8 @@ public sealed class PacketPipeline
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PacketResult StopFlow(in CtFlow flow, in ParsedPacket packet, DropReason reason, in PolicyOutcome outcome)
     {
+        if (!_ct.IsCurrent(in flow))
+            return DropFlowPacket(DropReason.NoFlow, in packet, in flow); // what we read in place was another flow's
         if (_removedCount < _removedReplyKeys.Length && _ct.DeleteFlow(in flow, out FlowReplyKey replyKey))
         {
             int pending = PendingIndexOf(in replyKey);
@@ -376,7 +402,7 @@ public sealed class PacketPipeline
         if (flow.IsReply)
             RecordEvent(FlowEventKind.Drop, reason, in packet, -1, flow.BackendId, in packet.Source, packet.SourcePortRaw, in outcome);
         else
-            RecordEvent(FlowEventKind.Drop, reason, in packet, -1, flow.BackendId, in flow.NatAddress, flow.NatPortRaw, in outcome);
+            RecordEvent(FlowEventKind.Drop, reason, in packet, -1, flow.BackendId, flow.NatAddress, flow.NatPortRaw, in outcome);
         CountPolicyDirection(reason, in outcome);
         return Count(reason);
     }

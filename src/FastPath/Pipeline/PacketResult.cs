@@ -20,6 +20,7 @@ public readonly struct PacketResult
     /// <summary>Bytes to transmit (the frame length; rewrites never change it).</summary>
     public readonly int Length;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private PacketResult(Verdict verdict, DropReason reason, int egressSlot, int length)
     {
         Verdict = verdict;
