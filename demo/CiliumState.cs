@@ -1,5 +1,7 @@
 using System.Net;
+using Datapath.Tests.Infrastructure;
 using FastPath.ControlPlane.Tests.Etcd;
+using FastPath.ControlPlane.Tests.Kvstore;
 
 namespace FastPath.Demo;
 
@@ -13,8 +15,8 @@ internal static class CiliumState
     /// <summary>Identities: cluster id in bits 16-23 (Cilium's layout with 255 clusters), so ranges never overlap.</summary>
     public const uint TokyoNetshoot = (1u << 16) + 7, TokyoBookstore = (1u << 16) + 8, HkBookstore = (2u << 16) + 9;
 
-    /// <summary>The ClusterIP hk's own bookstore Service has in hk (seed 000); remote frontends are ignored.</summary>
-    private const string HkClusterIp = "10.104.65.103";
+    /// <summary>The host IP written into ipcache entries (Cilium's HostIP; unused by forwarding here).</summary>
+    private const string HostIp = "10.244.0.1";
 
     public static void PublishTokyo(EtcdServer tokyo, IPAddress client, IReadOnlyList<IPAddress> bookstores)
     {
@@ -38,28 +40,18 @@ internal static class CiliumState
     }
 
     /// <summary>hk's export of default/bookstore: its pods on 8080, port name "" (an unnamed Service port).</summary>
-    public static void PutHkService(EtcdServer hk, IReadOnlyList<IPAddress> bookstores, bool shared)
-    {
-        string backends = string.Join(',', bookstores.Select(ip => $"\"{ip}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":{Topology.PodPort}}}}}"));
-        hk.Etcdctl("put", $"cilium/state/services/v1/{Topology.Hk}/default/bookstore",
-            $"{{\"cluster\":\"{Topology.Hk}\",\"namespace\":\"default\",\"name\":\"bookstore\"," +
-            $"\"frontends\":{{\"{HkClusterIp}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":{Topology.PodPort}}}}}}}," +
-            $"\"backends\":{{{backends}}},\"labels\":{{}},\"selector\":{{\"app\":\"bookstore\"}}," +
-            $"\"includeExternal\":true,\"shared\":{(shared ? "true" : "false")},\"clusterID\":{Topology.HkId}}}");
-    }
+    public static void PutHkService(EtcdServer hk, IReadOnlyList<IPAddress> bookstores, bool shared) =>
+        hk.Etcdctl("put", CiliumKeys.ServiceKey(Topology.Hk, "default", "bookstore"),
+            Seed000Objects.ClusterService(Topology.Hk, Topology.HkId, shared, Topology.PodPort, bookstores.Select(ip => ip.ToString())));
 
     private static void PutClusterConfig(EtcdServer etcd, string cluster, int id) =>
-        etcd.Etcdctl("put", $"cilium/cluster-config/{cluster}",
-            $"{{\"id\":{id},\"capabilities\":{{\"syncedCanaries\":false,\"maxConnectedClusters\":255,\"cached\":false}}}}");
+        etcd.Etcdctl("put", CiliumKeys.ClusterConfigKey(cluster), CiliumKeys.ClusterConfig((uint)id));
 
     private static void PutIdentity(EtcdServer etcd, uint id, string cluster, string app) =>
-        etcd.Etcdctl("put", $"cilium/state/identities/v1/id/{id}",
-            $"k8s:app={app};k8s:io.cilium.k8s.policy.cluster={cluster};k8s:io.kubernetes.pod.namespace=default;");
+        etcd.Etcdctl("put", CiliumKeys.IdentityKey(id), CiliumKeys.IdentityValue(cluster, app));
 
     private static void PutIp(EtcdServer etcd, IPAddress ip, uint id, string pod) =>
-        etcd.Etcdctl("put", $"cilium/state/ip/v1/default/{ip}",
-            $"{{\"IP\":\"{ip}\",\"Mask\":null,\"HostIP\":\"10.244.0.1\",\"ID\":{id},\"Key\":0,\"Metadata\":\"\"," +
-            $"\"K8sNamespace\":\"default\",\"K8sPodName\":\"{pod}\"}}");
+        etcd.Etcdctl("put", CiliumKeys.IpKey(ip.ToString()), CiliumKeys.IpCache(ip.ToString(), id, HostIp, pod));
 
     /// <summary>A node with its pod CIDR (/24: mask ////AA== is 255.255.255.0 in base64).</summary>
     private static void PutNode(EtcdServer etcd, string cluster, int clusterId, string node, string ip, string podCidr) =>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Datapath.Tests.Infrastructure;
-using FastPath.ControlPlane.Tests.Etcd;
 
 namespace Datapath.Tests;
 
@@ -94,21 +93,7 @@ public sealed class PolicyForwardingTests
         """;
 
     /// <summary>Seed 000: netshoot may reach bookstore (on 8080) in tokyo only, or in any cluster.</summary>
-    private static string EgressPolicy(string? cluster) => $"""
-        apiVersion: "cilium.io/v2"
-        kind: CiliumNetworkPolicy
-        metadata:
-          name: allow-netshoot-to-bookstore
-        spec:
-          endpointSelector:
-            matchLabels:
-              app: netshoot
-          egress:
-          - toEndpoints:
-            - matchLabels:
-                app: bookstore
-        {(cluster is null ? "" : $"        io.cilium.k8s.policy.cluster: {cluster}\n")}
-        """;
+    private static string EgressPolicy(string? cluster) => Seed000Objects.NetshootToBookstore("allow-netshoot-to-bookstore", cluster);
 
     /// <summary>Seed 004-style L4 ingress: bookstore accepts 8080/TCP from netshoot (any cluster) only.</summary>
     private const string IngressPolicy = """
@@ -131,86 +116,46 @@ public sealed class PolicyForwardingTests
 
         """;
 
-    private sealed class PolicySetup : IDisposable
+    private static MeshAgentSetup PolicySetup(string policy, params string[] extraAgentArgs) => PolicySetup(Bookstore, policy, extraAgentArgs);
+
+    /// <summary>
+    /// The mesh of the class comment under <paramref name="names"/>: the remote's two pods and identity in
+    /// its etcd, the client, intruder and local pods' identities in the local kvstore, the Service with the
+    /// local slice and <paramref name="policy"/> as manifests.
+    /// </summary>
+    private static MeshAgentSetup PolicySetup(Scenario names, string policy, params string[] extraAgentArgs) => new(new MeshAgentOptions
     {
-        private readonly List<PodServers> _servers = new();
-        public ServiceTopology Topology { get; }
-        public EtcdServer? Tokyo { get; }
-        public EtcdServer? Hk { get; }
-        public AgentProcess? Agent { get; }
-        public string Root { get; }
-        public string PolicyFile => Path.Combine(Root, "manifests", "policy.yaml");
+        Prefix = "pol",
+        Local = names.Local,
+        Remote = names.Remote,
+        Service = names.Service,
+        LabelKey = names.LabelKey,
+        RemoteBackends = 2,
+        LocalBackends = 2,
+        RemoteIdentity = HkBookstore,
+        LocalIdentities =
+        [
+            new(Netshoot, names.Client, ServiceTopology.ClientAddress),
+            new(Intruder, names.Intruder, IntruderAddress),
+            new(TokyoBookstore, names.Service, ServiceTopology.BackendAddress(2), ServiceTopology.BackendAddress(3)),
+        ],
+        ExtraClientAddresses = [IntruderAddress],
+        Manifests =
+        [
+            new("services.yaml", Seed000Objects.GlobalService(ServiceTopology.Vip.ToString(), 80, PodServers.TcpPort, name: names.Service) + "---\n" +
+                Seed000Objects.EndpointSlice($"{names.Service}-local", PodServers.TcpPort,
+                    [ServiceTopology.BackendAddress(2).ToString(), ServiceTopology.BackendAddress(3).ToString()], names.Service)),
+            new(PolicyFile, policy),
+        ],
+        ExtraAgentArgs = extraAgentArgs,
+    });
 
-        public PolicySetup(string policy, params string[] extraAgentArgs) : this(Bookstore, policy, extraAgentArgs) { }
-
-        public PolicySetup(Scenario names, string policy, params string[] extraAgentArgs)
-        {
-            Topology = ServiceTopology.Create(4);
-            Root = Path.Combine(Path.GetTempPath(), $"fp-pol-{Topology.Id}");
-            try
-            {
-                string manifests = Path.Combine(Root, "manifests");
-                string meshDir = Path.Combine(Root, "clustermesh");
-                Directory.CreateDirectory(manifests);
-                Directory.CreateDirectory(meshDir);
-                for (int i = 0; i < 4; i++)
-                    _servers.Add(PodServers.Start(Topology.Backends[i], i < 2 ? names.RemotePods[i] : names.LocalPods[i - 2]));
-
-                // The intruder: a second address on the client pod, routed back by the node.
-                Topology.Client.Exec("ip", "addr", "add", $"{IntruderAddress}/32", "dev", "eth0");
-                Topology.Node.Exec("ip", "route", "add", $"{IntruderAddress}/32", "dev", Topology.ClientLink);
-
-                Tokyo = new EtcdServer($"pol-tk-{Topology.Id}", netns: Topology.Node.Name);
-                PutIdentity(Tokyo, Netshoot, names.Local, names.LabelKey, names.Client);
-                PutIdentity(Tokyo, Intruder, names.Local, names.LabelKey, names.Intruder);
-                PutIdentity(Tokyo, TokyoBookstore, names.Local, names.LabelKey, names.Service);
-                PutIp(Tokyo, ServiceTopology.ClientAddress, Netshoot);
-                PutIp(Tokyo, IntruderAddress, Intruder);
-                PutIp(Tokyo, ServiceTopology.BackendAddress(2), TokyoBookstore);
-                PutIp(Tokyo, ServiceTopology.BackendAddress(3), TokyoBookstore);
-                string kvstore = Tokyo.WriteClientConfig(Path.Combine(Root, "kvstore.yaml"));
-
-                Hk = new EtcdServer($"pol-hk-{Topology.Id}", netns: Topology.Node.Name);
-                Hk.Etcdctl("put", $"cilium/cluster-config/{names.Remote}",
-                    "{\"id\":2,\"capabilities\":{\"syncedCanaries\":false,\"maxConnectedClusters\":255,\"cached\":false}}");
-                Hk.Etcdctl("put", $"cilium/state/services/v1/{names.Remote}/default/{names.Service}", HkService(names));
-                PutIdentity(Hk, HkBookstore, names.Remote, names.LabelKey, names.Service);
-                PutIp(Hk, ServiceTopology.BackendAddress(0), HkBookstore);
-                PutIp(Hk, ServiceTopology.BackendAddress(1), HkBookstore);
-                Hk.WriteClientConfig(Path.Combine(meshDir, names.Remote));
-
-                File.WriteAllText(Path.Combine(manifests, "services.yaml"), ServiceAndSlice(names.Service));
-                File.WriteAllText(PolicyFile, policy);
-                Agent = AgentProcess.Start(Topology.Node,
-                    ["--cluster-name", names.Local, "--cluster-id", "1",
-                     "--k8s-manifests", manifests, "--kvstore-config", kvstore, "--clustermesh-config", meshDir,
-                     "--devices", Topology.AgentDevices, "--xdp-mode", "native",
-                     "--bpf-pin-dir", $"/sys/fs/bpf/fastpath-{Topology.Id}", .. extraAgentArgs]);
-                Agent.WaitForLog("ClusterMesh: 1/1 remote clusters ready", ConvergeTimeout);
-            }
-            catch
-            {
-                Dispose();
-                throw;
-            }
-        }
-
-        public void Dispose()
-        {
-            Agent?.Dispose();
-            Hk?.Dispose();
-            Tokyo?.Dispose();
-            foreach (var server in _servers)
-                server.Dispose();
-            Topology.Dispose();
-            try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
-        }
-    }
+    private const string PolicyFile = "policy.yaml";
 
     [Fact]
     public void Seed_000_with_affinity_none_drops_the_connections_maglev_sends_to_the_other_clusters_bookstore()
     {
-        using var setup = new PolicySetup(EgressPolicy("tokyo"));
+        using var setup = PolicySetup(EgressPolicy("tokyo"));
         // Converged once hk's pods (reachable without policy) are no longer answering.
         Round last = WaitForRound(setup, r => r.Failed > 0 && r.Answered.IsSubsetOf(TokyoPods) && r.Answered.Count > 0,
             "policy in force: drops, tokyo answers only");
@@ -227,7 +172,7 @@ public sealed class PolicyForwardingTests
     [Fact]
     public void Seed_000_with_policy_aware_selection_answers_every_connection_from_tokyo()
     {
-        using var setup = new PolicySetup(EgressPolicy("tokyo"), "--lb-policy-aware-selection");
+        using var setup = PolicySetup(EgressPolicy("tokyo"), "--lb-policy-aware-selection");
         WaitForRound(setup, r => r.Failed == 0 && r.Answered.SetEquals(TokyoPods), "tokyo's pods only, no drops");
 
         Round round = RunRound(setup, 40, ServiceTopology.ClientAddress, AllowedConnectTimeout);
@@ -239,7 +184,7 @@ public sealed class PolicyForwardingTests
     [Fact]
     public void An_l4_ingress_policy_admits_the_allowed_identity_and_drops_another()
     {
-        using var setup = new PolicySetup(IngressPolicy);
+        using var setup = PolicySetup(IngressPolicy);
         // Converged once the intruder is dropped; netshoot reaches both clusters' backends.
         WaitForRound(setup, r => r.Succeeded == 0, "intruder dropped", IntruderAddress, count: 4);
         WaitForRound(setup, r => r.Failed == 0 && r.Answered.Count == 4, "netshoot answered by every pod", count: 8);
@@ -257,7 +202,7 @@ public sealed class PolicyForwardingTests
     [Fact]
     public void Seed_001_lets_x_wing_in_cluster1_reach_only_cluster2s_rebel_base_and_drops_tiefighter()
     {
-        using var setup = new PolicySetup(RebelBase, Seed001Policy);
+        using var setup = PolicySetup(RebelBase, Seed001Policy);
         // Converged once cluster2's pods answer and cluster1's are dropped (affinity none: Maglev picks both).
         Round last = WaitForRound(setup, r => r.Failed > 0 && r.Answered.Count > 0 && r.Answered.IsSubsetOf(Cluster2Pods),
             "x-wing: drops, cluster2 answers only", count: 8);
@@ -279,7 +224,7 @@ public sealed class PolicyForwardingTests
     [Fact]
     public void A_policy_change_stops_an_open_connection_that_becomes_forbidden_and_keeps_an_allowed_one()
     {
-        using var setup = new PolicySetup(EgressPolicy(cluster: null));
+        using var setup = PolicySetup(EgressPolicy(cluster: null));
         WaitForRound(setup, r => r.Failed == 0 && r.Answered.SetEquals([.. HkPods, .. TokyoPods]), "every pod answers (any-cluster policy)");
 
         PodClient? toHk = null, toTokyo = null;
@@ -298,8 +243,7 @@ public sealed class PolicyForwardingTests
             }
             Assert.True(toHk is not null && toTokyo is not null, "no connection landed on each cluster in 64 tries");
 
-            File.WriteAllText(setup.PolicyFile + ".tmp", EgressPolicy("tokyo"));
-            File.Move(setup.PolicyFile + ".tmp", setup.PolicyFile, overwrite: true);
+            setup.WriteManifest(PolicyFile, EgressPolicy("tokyo"));
 
             // The hk connection stops answering once the new policy is published; the tokyo one never does.
             var clock = Stopwatch.StartNew();
@@ -325,7 +269,7 @@ public sealed class PolicyForwardingTests
     /// <summary>The agent's policy drop counters at one moment (/metrics).</summary>
     private readonly record struct DropCounters(double PolicyDenied, double Ingress, double Egress);
 
-    private static DropCounters ReadDrops(PolicySetup setup)
+    private static DropCounters ReadDrops(MeshAgentSetup setup)
     {
         var metrics = AgentStats.Metrics(setup.Topology.Node);
         return new DropCounters(
@@ -339,7 +283,7 @@ public sealed class PolicyForwardingTests
     /// counter of <paramref name="direction"/> grew by at least <paramref name="failed"/> (≥ 1), the other
     /// direction's did not, and /v1/flows lists a policy_denied drop in that direction from <paramref name="source"/>.
     /// </summary>
-    private static void AssertDropsCounted(PolicySetup setup, DropCounters before, int failed, string direction, IPAddress source)
+    private static void AssertDropsCounted(MeshAgentSetup setup, DropCounters before, int failed, string direction, IPAddress source)
     {
         Assert.True(failed >= 1, "no connection failed, nothing to count");
         DropCounters after = ReadDrops(setup);
@@ -368,7 +312,7 @@ public sealed class PolicyForwardingTests
 
     /// <summary>Opens <paramref name="count"/> connections through the VIP from <paramref name="source"/>,
     /// each with a short connect timeout (a dropped SYN is a timeout), one exchange each.</summary>
-    private static Round RunRound(PolicySetup setup, int count, IPAddress source, TimeSpan? connectTimeout = null)
+    private static Round RunRound(MeshAgentSetup setup, int count, IPAddress source, TimeSpan? connectTimeout = null)
     {
         var answered = new SortedSet<string>(StringComparer.Ordinal);
         int ok = 0, failed = 0;
@@ -395,7 +339,7 @@ public sealed class PolicyForwardingTests
         return new Round(ok, failed, answered);
     }
 
-    private static Round WaitForRound(PolicySetup setup, Func<Round, bool> done, string what, IPAddress? source = null, int count = 24)
+    private static Round WaitForRound(MeshAgentSetup setup, Func<Round, bool> done, string what, IPAddress? source = null, int count = 24)
     {
         var clock = Stopwatch.StartNew();
         Round? last = null;
@@ -408,59 +352,4 @@ public sealed class PolicyForwardingTests
         }
         throw new TimeoutException($"timed out after {ConvergeTimeout.TotalSeconds} s waiting for {what}: last round {last}\nagent log:\n{setup.Agent!.Log}");
     }
-
-    private static void PutIdentity(EtcdServer etcd, uint id, string cluster, string labelKey, string labelValue) =>
-        etcd.Etcdctl("put", $"cilium/state/identities/v1/id/{id}",
-            $"k8s:{labelKey}={labelValue};k8s:io.cilium.k8s.policy.cluster={cluster};k8s:io.kubernetes.pod.namespace=default;");
-
-    private static void PutIp(EtcdServer etcd, IPAddress ip, uint id) =>
-        etcd.Etcdctl("put", $"cilium/state/ip/v1/default/{ip}",
-            $"{{\"IP\":\"{ip}\",\"Mask\":null,\"HostIP\":\"10.244.0.1\",\"ID\":{id},\"Key\":0,\"Metadata\":\"\",\"K8sNamespace\":\"default\",\"K8sPodName\":\"pod-{ip}\"}}");
-
-    /// <summary>Cilium's cluster-service JSON (SPEC §4) for hk: hk-0 and hk-1 on 8080, port name "".</summary>
-    private static string HkService(Scenario names) =>
-        $"{{\"cluster\":\"{names.Remote}\",\"namespace\":\"default\",\"name\":\"{names.Service}\"," +
-        "\"frontends\":{\"10.104.65.103\":{\"\":{\"Protocol\":\"TCP\",\"Port\":8080}}}," +
-        $"\"backends\":{{\"{ServiceTopology.BackendAddress(0)}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":8080}}}}," +
-        $"\"{ServiceTopology.BackendAddress(1)}\":{{\"\":{{\"Protocol\":\"TCP\",\"Port\":8080}}}}}}," +
-        $"\"labels\":{{}},\"selector\":{{\"{names.LabelKey}\":\"{names.Service}\"}},\"includeExternal\":true,\"shared\":true,\"clusterID\":2}}";
-
-    private static string ServiceAndSlice(string service) => $"""
-        apiVersion: v1
-        kind: Service
-        metadata:
-          annotations:
-            service.cilium.io/global: "true"
-          name: {service}
-          namespace: default
-        spec:
-          clusterIP: {ServiceTopology.Vip}
-          ports:
-          - port: 80
-            protocol: TCP
-            targetPort: {PodServers.TcpPort}
-          type: ClusterIP
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        addressType: IPv4
-        metadata:
-          labels:
-            kubernetes.io/service-name: {service}
-          name: {service}-local
-          namespace: default
-        endpoints:
-        - addresses:
-          - {ServiceTopology.BackendAddress(2)}
-          conditions:
-            ready: true
-        - addresses:
-          - {ServiceTopology.BackendAddress(3)}
-          conditions:
-            ready: true
-        ports:
-        - port: {PodServers.TcpPort}
-          protocol: TCP
-
-        """;
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Datapath.Tests.Infrastructure;
 using FastPath.Addressing;
 using FastPath.ControlPlane.Etcd;
 using FastPath.ControlPlane.Identity;
@@ -48,26 +49,9 @@ public sealed class PolicyControlPlaneTests : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
-    /// <summary>Seed 000's egress policy; <paramref name="cluster"/> null = bookstore in any cluster.</summary>
-    private static string NetshootPolicy(string? cluster, string protocol = "TCP") => $"""
-        apiVersion: "cilium.io/v2"
-        kind: CiliumNetworkPolicy
-        metadata:
-          name: netshoot-to-bookstore
-        spec:
-          endpointSelector:
-            matchLabels:
-              app: netshoot
-          egress:
-          - toEndpoints:
-            - matchLabels:
-                app: bookstore
-        {(cluster is null ? "" : $"        io.cilium.k8s.policy.cluster: {cluster}\n")}    toPorts:
-            - ports:
-              - port: "{Port}"
-                protocol: {protocol}
-
-        """;
+    /// <summary>Seed 000's egress policy on <see cref="Port"/>; <paramref name="cluster"/> null = bookstore in any cluster.</summary>
+    private static string NetshootPolicy(string? cluster, string protocol = "TCP") =>
+        Seed000Objects.NetshootToBookstore("netshoot-to-bookstore", cluster, port: Port, protocol: protocol);
 
     [Fact]
     public async Task APolicyOverLocalAndRemoteIdentitiesIsPublishedAndFollowsPolicyIdentityAndMalformedChanges()

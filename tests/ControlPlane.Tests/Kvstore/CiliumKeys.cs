@@ -18,8 +18,8 @@ internal static class CiliumKeys
 
     public static string IdentityKey(uint id) => $"cilium/state/identities/v1/id/{id}";
 
-    public static string IdentityValue(string cluster, string app, string ns = "default") =>
-        $"k8s:app={app};k8s:io.cilium.k8s.policy.cluster={cluster};k8s:io.kubernetes.pod.namespace={ns};";
+    public static string IdentityValue(string cluster, string app, string ns = "default", string labelKey = "app") =>
+        $"k8s:{labelKey}={app};k8s:io.cilium.k8s.policy.cluster={cluster};k8s:io.kubernetes.pod.namespace={ns};";
 
     public static string IpKey(string ip) => $"cilium/state/ip/v1/default/{ip}";
 
