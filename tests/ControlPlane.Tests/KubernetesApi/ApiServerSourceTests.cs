@@ -151,7 +151,7 @@ public sealed class ApiServerSourceTests
         env.Server.Event(Services, "ADDED", ApiObjects.Service("default", "web", "10.96.0.10"));
         await Wait.UntilAsync(() => source.Current.Services.Length == 1, "ADDED web");
         string lastSeen = source.ResourceVersions[Services];
-        env.Server.SendLine(Services, "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Serv"); // half an event, then the cut
+        env.Server.SendRaw(Services, "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Serv"); // half an event (no newline), then the cut
         env.Server.Drop(Services);
 
         await Wait.UntilAsync(() => env.Server.WatchesOf(Services).Count() >= 2, "the reconnect", state: () => env.LogText);

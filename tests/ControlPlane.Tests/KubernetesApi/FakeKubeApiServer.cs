@@ -127,7 +127,10 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
             $"\"message\":\"too old resource version: {resourceVersion} ({_resourceVersion})\",\"reason\":\"Expired\",\"code\":410}}}}");
 
     /// <summary>A raw line on the open (or next) watch: anything, malformed included.</summary>
-    public void SendLine(KubeResource resource, string line) => _collections[resource.Path].Actions.Writer.TryWrite(new WatchAction(line, Drop: false));
+    public void SendLine(KubeResource resource, string line) => SendRaw(resource, line + "\n");
+
+    /// <summary>Bytes on the open (or next) watch exactly as given: no newline added (half an event, say).</summary>
+    public void SendRaw(KubeResource resource, string text) => _collections[resource.Path].Actions.Writer.TryWrite(new WatchAction(text, Drop: false));
 
     /// <summary>Cuts the open (or next) watch connection without ending the chunked body.</summary>
     public void Drop(KubeResource resource) => _collections[resource.Path].Actions.Writer.TryWrite(new WatchAction(null, Drop: true));
@@ -226,7 +229,7 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
                     context.Abort();
                     return;
                 }
-                await context.Response.WriteAsync(action.Line + "\n", aborted);
+                await context.Response.WriteAsync(action.Text!, aborted);
                 await context.Response.Body.FlushAsync(aborted);
             }
         }
@@ -258,7 +261,7 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
 
     internal sealed record RecordedRequest(string Path, Dictionary<string, string> Query, string? Authorization, string? ClientCertificateSubject);
 
-    private sealed record WatchAction(string? Line, bool Drop);
+    private sealed record WatchAction(string? Text, bool Drop);
 
     private sealed class Collection(KubeResource resource)
     {
