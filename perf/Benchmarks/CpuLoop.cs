@@ -10,7 +10,7 @@ namespace FastPath.Benchmarks;
 /// other jobs (load average far above the core count) wall-clock means measure the neighbours;
 /// thread CPU time only counts the time this thread actually ran (cache interference from the
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
-/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, new).
+/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, new, maglev).
 /// </summary>
 internal static class CpuLoop
 {
@@ -90,6 +90,14 @@ internal static class CpuLoop
 
     private static void Spin(string what, int seconds)
     {
+        if (what == "maglev")
+        {
+            var build = new MaglevBuildBenchmarks { TableSize = 65521, Backends = 1000 };
+            build.Setup();
+            for (var end = DateTime.UtcNow.AddSeconds(seconds); DateTime.UtcNow < end;)
+                build.Build();
+            return;
+        }
         var bench = new PipelineBenchmarks { Policy = false };
         bench.Setup();
         var until = DateTime.UtcNow.AddSeconds(seconds);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace FastPath.Maglev;
 
@@ -111,62 +112,85 @@ public static class MaglevTableBuilder
         int[] nextSlot = s.NextSlot;
         int[] skip = s.Skip;
         uint[] ids = s.Ids;
-        ushort[] weights = s.Weights;
-        double[] counters = s.WeightCounters;
         Span<ulong> occupied = s.Occupancy(m);
-
-        ulong weightSum = 0;
-        for (int i = 0; i < count; i++)
-        {
-            weightSum += weights[i];
-            counters[i] = (double)weights[i] / count;
-        }
-        bool weightsUsed = weightSum / (ulong)count > 1;
-        double weightSumAsDouble = weightSum;
+        var turns = new Turns(s.Weights, s.WeightCounters, count);
 
         // Once few slots are free, walking a permutation costs ~M/free probes per placement;
         // the tail phase instead picks the free slot that comes first in the backend's
         // permutation directly (same result, see TakeFirstFreeInPermutation).
         int tailFrom = m - TailFreeSlots(m);
-        int freeCount = 0;
-        int[] freeSlots = [];
-
-        int turn = 0; // n % count, kept incrementally
-        for (int n = 0; n < m; n++)
+        // slot < m always and the bitmap holds ⌈m/64⌉ words: the probes need no bounds checks.
+        ref ulong bits = ref MemoryMarshal.GetReference(occupied);
+        for (int n = 0; n < tailFrom; n++)
         {
-            int i = turn;
-            if (++turn == count)
-                turn = 0;
-            if (weightsUsed)
-            {
-                // Skip backends whose weight has had its share of turns so far.
-                while ((ulong)(n + 1) * weights[i] < (ulong)counters[i])
-                {
-                    if (++i == count)
-                        i = 0;
-                }
-                counters[i] += weightSumAsDouble;
-            }
-
-            if (n >= tailFrom)
-            {
-                if (n == tailFrom)
-                    freeSlots = CollectFreeSlots(occupied, m, s, out freeCount);
-                int taken = TakeFirstFreeInPermutation(s, i, m, freeSlots, ref freeCount);
-                table[taken] = ids[i];
-                continue;
-            }
-
+            int i = turns.Next(n);
             // Walk this backend's permutation to its next free slot. Occupancy is probed in a
             // bitmap (M bits: 8 KiB at M = 65521, L1-resident) rather than in the table; the walk
             // positions do not depend on the loads, so the CPU runs ahead across probes.
             int slot = nextSlot[i];
             int step = skip[i];
-            while ((occupied[slot >> 6] & (1UL << slot)) != 0)
+            while ((Unsafe.Add(ref bits, slot >> 6) & (1UL << slot)) != 0)
                 slot = Advance(slot, step, m);
-            occupied[slot >> 6] |= 1UL << slot;
+            Unsafe.Add(ref bits, slot >> 6) |= 1UL << slot;
             table[slot] = ids[i];
             nextSlot[i] = Advance(slot, step, m);
+        }
+
+        int[] freeSlots = CollectFreeSlots(occupied, m, s, out int freeCount);
+        for (int n = tailFrom; n < m; n++)
+        {
+            int i = turns.Next(n);
+            table[TakeFirstFreeInPermutation(s, i, m, freeSlots, ref freeCount)] = ids[i];
+        }
+    }
+
+    /// <summary>Whose turn slot n is: round robin, n % N — or, with weights, Cilium's scheme:
+    /// skip backends whose weight has had its share of turns so far.</summary>
+    private struct Turns
+    {
+        private readonly ushort[] _weights;
+        private readonly double[] _counters;
+        private readonly int _count;
+        private readonly bool _weightsUsed;
+        private readonly double _weightSum;
+        private int _turn; // n % count, kept incrementally
+
+        public Turns(ushort[] weights, double[] counters, int count)
+        {
+            _weights = weights;
+            _counters = counters;
+            _count = count;
+            ulong weightSum = 0;
+            for (int i = 0; i < count; i++)
+            {
+                weightSum += weights[i];
+                counters[i] = (double)weights[i] / count;
+            }
+            _weightsUsed = weightSum / (ulong)count > 1;
+            _weightSum = weightSum;
+            _turn = 0;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Next(int n)
+        {
+            int i = _turn;
+            if (++_turn == _count)
+                _turn = 0;
+            if (_weightsUsed)
+                i = WeightedTurn(i, n);
+            return i;
+        }
+
+        private readonly int WeightedTurn(int i, int n)
+        {
+            while ((ulong)(n + 1) * _weights[i] < (ulong)_counters[i])
+            {
+                if (++i == _count)
+                    i = 0;
+            }
+            _counters[i] += _weightSum;
+            return i;
         }
     }
 
@@ -232,11 +256,14 @@ public static class MaglevTableBuilder
         return (int)(t0 < 0 ? t0 + m : t0);
     }
 
+    /// <summary>(slot + step) mod m for slot, step &lt; m, without a branch: whether a step wraps is
+    /// a coin toss (probability step/m), so a branch here mispredicted on about every other probe
+    /// (it was most of the build time).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Advance(int slot, int step, int m)
     {
-        slot += step; // slot < m and step < m, so one subtraction is enough (no overflow: m < 2^17)
-        return slot >= m ? slot - m : slot;
+        int wrapped = slot + step - m; // no overflow: m < 2^17
+        return wrapped + ((wrapped >> 31) & m);
     }
 
     private static void ThrowReservedId(in MaglevBackend backend) =>
