@@ -231,15 +231,8 @@ public sealed class PolicyInputsBuilder
             _log(message);
     }
 
-    private static bool SameReferences(object[] a, object[] b)
-    {
-        if (a.Length != b.Length)
-            return false;
-        for (int i = 0; i < a.Length; i++)
-            if (!ReferenceEquals(a[i], b[i]))
-                return false;
-        return true;
-    }
+    private static bool SameReferences(object[] a, object[] b) =>
+        a.AsSpan().SequenceEqual(b.AsSpan(), ReferenceEqualityComparer.Instance);
 
     /// <summary>Same allow entries and default-deny sets: the verdicts are the same (the fast-path tables are built from exactly these).</summary>
     private static bool SameTables(PolicyTables a, PolicyTables b)

@@ -168,15 +168,8 @@ public sealed class ApiServerSource : IKubernetesSource
         SameReferences(a.Services, b.Services) && SameReferences(a.EndpointSlices, b.EndpointSlices) && SameReferences(a.Policies, b.Policies);
 
     private static bool SameReferences<T>(ImmutableArray<T> a, ImmutableArray<T> b)
-        where T : class
-    {
-        if (a.Length != b.Length)
-            return false;
-        for (int i = 0; i < a.Length; i++)
-            if (!ReferenceEquals(a[i], b[i]))
-                return false;
-        return true;
-    }
+        where T : class =>
+        a.AsSpan().SequenceEqual(b.AsSpan(), ReferenceEqualityComparer.Instance);
 
     /// <summary>EndpointSlices without the <c>kubernetes.io/service-name</c> label belong to no Service (some
     /// controllers create such slices): ignored here, where a manifest would be told it is missing.</summary>
