@@ -231,8 +231,9 @@ public sealed class PolicyInputsBuilder
             _log(message);
     }
 
+    // ReadOnlySpan, not Span: the arrays may be covariant (a PolicyDocument[] seen as object[]).
     private static bool SameReferences(object[] a, object[] b) =>
-        a.AsSpan().SequenceEqual(b.AsSpan(), ReferenceEqualityComparer.Instance);
+        new ReadOnlySpan<object>(a).SequenceEqual(b, ReferenceEqualityComparer.Instance);
 
     /// <summary>Same allow entries and default-deny sets: the verdicts are the same (the fast-path tables are built from exactly these).</summary>
     private static bool SameTables(PolicyTables a, PolicyTables b)
