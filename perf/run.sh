@@ -80,6 +80,7 @@ if [[ $MODE == smoke ]]; then
   SMOKE_RATE=2000 SMOKE_SECONDS=1 SUT_MAX_SECONDS=120 WARM_SECONDS=0
   log "smoke: run $RID, $SMOKE_RATE pps for ${SMOKE_SECONDS}s per system"
   topo_create "$RID"
+  policy_kvstore_spawn
   spawn_bg "$WORK/http.log" "$NS_SINK" "$OUT/pf_http" 8080 120
   wait_for_line "$WORK/http.log" "http: ready" 10
   for system in generator fwd fastpath fastpath-policy nft routing; do

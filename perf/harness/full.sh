@@ -79,6 +79,7 @@ full_run() {
   log "full: run $RID, equal offered load $RATE pps, ${POINT_SECONDS}s per point, budget ${FULL_BUDGET_S}s"
   machine_description >"$WORK/machine.txt"
   topo_create "$RID"
+  policy_kvstore_spawn
   spawn_bg "$WORK/http.log" "$NS_SINK" "$OUT/pf_http" 8080 900
   wait_for_line "$WORK/http.log" "http: ready" 10
   main_comparison

@@ -11,7 +11,8 @@
 #     perf-backend accepts perf-client (ingress), on 5353/UDP and 8080/TCP. Both directions enforced,
 #     so every new flow is checked twice; established flows only compare the cached policy revision.
 #
-# The etcd is started once per run (the node netns outlives every system) and stopped by
+# The etcd is started once per run, right after the topology (the node netns outlives every
+# system; every system is measured with the same idle etcd beside it), and stopped by
 # harness_cleanup through HARNESS_PIDS; policy_cleanup removes its data directory. Sourced.
 
 KV_CLIENT_PORT=23790 KV_PEER_PORT=23800 # inside the node netns only: its loopback is its own
@@ -23,8 +24,9 @@ KV_PID=
 
 kv_ctl() { nsx "$NS_NODE" etcdctl --endpoints "http://127.0.0.1:$KV_CLIENT_PORT" --dial-timeout 2s "$@"; }
 
-# policy_kvstore_start: etcd in the node netns with the two identities and prefixes (once per run).
-policy_kvstore_start() {
+# policy_kvstore_spawn: starts etcd in the node netns without waiting (once per run); called right
+# after topo_create so that its start-up overlaps the systems measured before fastpath-policy.
+policy_kvstore_spawn() {
   [[ -n $KV_PID ]] && return 0
   mkdir -p "$WORK/etcd"
   spawn_bg "$WORK/etcd.log" "$NS_NODE" etcd --name "perf-$RID" --data-dir "$WORK/etcd/data" \
@@ -32,6 +34,12 @@ policy_kvstore_start() {
     --listen-peer-urls "http://127.0.0.1:$KV_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$KV_PEER_PORT" \
     --initial-cluster "perf-$RID=http://127.0.0.1:$KV_PEER_PORT"
   KV_PID=$SPAWNED_PID
+}
+
+# policy_kvstore_start: etcd healthy and holding the two identities and prefixes (once per run).
+policy_kvstore_start() {
+  [[ -n $KV_PID && -f $WORK/kvstore.yaml ]] && return 0
+  policy_kvstore_spawn
   local deadline=$((SECONDS + 20))
   until kv_ctl endpoint health >/dev/null 2>&1; do
     kill -0 "$KV_PID" 2>/dev/null || { cat "$WORK/etcd.log" >&2; die "etcd in $NS_NODE exited"; }
