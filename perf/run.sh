@@ -5,12 +5,13 @@
 #   perf/run.sh --smoke   a few seconds, tiny load, one pass over every system; exits non-zero
 #                         unless packets got through each (run by tests/Datapath.Tests)
 #   perf/run.sh           the full run (bounded to ~10 minutes): generator ceiling, pf_fwd,
-#                         FastPath, nftables DNAT, kernel routing at max and at equal offered
+#                         FastPath (policy off, and on: mesh mode + etcd), nftables DNAT, kernel routing at max and at equal offered
 #                         load, wrk through the VIP, FastPath scaling curves; writes
 #                         perf/results/veth-harness.md and PNG plots
 #   options: --rate PPS (equal offered load, default 50000)  --seconds S (per point, default 3)
 #
-# Needs root, bin/fastpath (./build.sh build), clang/libbpf/libxdp, wrk; gnuplot for plots.
+# Needs root, bin/fastpath (./build.sh build), clang/libbpf/libxdp, wrk, etcd + etcdctl, curl;
+# gnuplot for plots.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 ROOT=$PWD
@@ -19,6 +20,7 @@ HARNESS="$ROOT/perf/harness"
 source "$HARNESS/lib.sh"
 source "$HARNESS/topology.sh"
 source "$HARNESS/systems.sh"
+source "$HARNESS/policy.sh"
 source "$HARNESS/measure.sh"
 source "$HARNESS/report.sh"
 source "$HARNESS/full.sh"
@@ -37,7 +39,7 @@ done
 [[ $POINT_SECONDS =~ ^[0-9]+$ && $POINT_SECONDS -ge 1 && $POINT_SECONDS -le 30 ]] || die "--seconds '$POINT_SECONDS': expected 1-30"
 
 [[ $EUID -eq 0 ]] || die "needs root (namespaces, veth, XDP)"
-PERF_APT=(clang make libbpf-dev libxdp-dev iproute2 ethtool nftables wrk)
+PERF_APT=(clang make libbpf-dev libxdp-dev iproute2 ethtool nftables wrk etcd-server etcd-client curl)
 [[ $MODE == full ]] && PERF_APT+=(gnuplot-nox)
 missing=()
 for p in "${PERF_APT[@]}"; do
@@ -62,6 +64,7 @@ harness_cleanup() {
   local pid
   sut_stop 2>/dev/null || true
   for pid in "${HARNESS_PIDS[@]}"; do stop_pid "$pid"; done
+  policy_cleanup
   topo_destroy
   rm -rf "/sys/fs/bpf/fastpath-perf-$RID"
   [[ $MODE == smoke ]] && rm -rf "$WORK"
@@ -77,14 +80,16 @@ if [[ $MODE == smoke ]]; then
   SMOKE_RATE=2000 SMOKE_SECONDS=1 SUT_MAX_SECONDS=120 WARM_SECONDS=0
   log "smoke: run $RID, $SMOKE_RATE pps for ${SMOKE_SECONDS}s per system"
   topo_create "$RID"
+  policy_kvstore_spawn
   spawn_bg "$WORK/http.log" "$NS_SINK" "$OUT/pf_http" 8080 120
   wait_for_line "$WORK/http.log" "http: ready" 10
-  for system in generator fwd fastpath nft routing; do
+  for system in generator fwd fastpath fastpath-policy nft routing; do
     [[ $system == generator ]] || sut_start "$system" || die "$system never forwarded the probes"
     [[ $system == fastpath ]] && measure_idle "$system (after probes)" 1
     run_point "$system" smoke "$SMOKE_RATE" "$SMOKE_SECONDS" 64 0
     [[ $system == fastpath ]] && measure_idle "$system (after traffic)" 1
     [[ -n $SUT_HTTP_URL ]] && run_wrk "$system" "$SUT_HTTP_URL" 1 4
+    [[ $system == fastpath-policy ]] && policy_check
     sut_stop
   done
   smoke_verdict "$RESULTS" "$WRK_RESULTS"

@@ -16,7 +16,7 @@ within_budget() {
 # main comparison: every system at max rate and at the equal offered load, then wrk.
 main_comparison() {
   local system
-  for system in generator fwd fastpath nft routing; do
+  for system in generator fwd fastpath fastpath-policy nft routing; do
     within_budget "$system (main)" || continue
     log "main: $system"
     if [[ $system != generator ]]; then
@@ -26,6 +26,7 @@ main_comparison() {
     run_point "$system" max 0 "$POINT_SECONDS" "$MAIN_FLOWS" 0
     run_point "$system" equal "$RATE" "$POINT_SECONDS" "$MAIN_FLOWS" 0
     [[ -n $SUT_HTTP_URL ]] && run_wrk "$system" "$SUT_HTTP_URL" "$POINT_SECONDS" 16
+    [[ $system == fastpath-policy ]] && policy_check
     sut_stop
   done
 }
@@ -35,8 +36,8 @@ scaling_point() {
   local axis=$1 x=$2 system=$3 services=$4 backends=$5 flows=$6 newflows=$7
   within_budget "$system $axis=$x" || return 0
   log "scaling: $system $axis=$x"
-  if [[ $system == fastpath ]]; then
-    sut_start fastpath "$services" "$backends" "$SCALING_CT_CAPACITY" "$SCALING_MAGLEV_M" ||
+  if [[ $system == fastpath* ]]; then
+    sut_start "$system" "$services" "$backends" "$SCALING_CT_CAPACITY" "$SCALING_MAGLEV_M" ||
       { SKIPPED+=("$system $axis=$x (never forwarded the probes)"); return 0; }
   else
     sut_start nft "$backends" "$services" || { SKIPPED+=("$system $axis=$x (never forwarded the probes)"); return 0; }
@@ -69,6 +70,7 @@ scaling_curves() {
   for x in 1000 10000 100000 1000000; do scaling_point ct "$x" fastpath 1 1 "$x" 0; done
   for x in 0 1000 5000 "$RATE"; do
     scaling_point newflows "$x" fastpath 1 1 "$MAIN_FLOWS" "$x"
+    scaling_point newflows "$x" fastpath-policy 1 1 "$MAIN_FLOWS" "$x" # policy is evaluated per new flow
     scaling_point newflows "$x" nft 1 1 "$MAIN_FLOWS" "$x"
   done
 }
@@ -77,6 +79,7 @@ full_run() {
   log "full: run $RID, equal offered load $RATE pps, ${POINT_SECONDS}s per point, budget ${FULL_BUDGET_S}s"
   machine_description >"$WORK/machine.txt"
   topo_create "$RID"
+  policy_kvstore_spawn
   spawn_bg "$WORK/http.log" "$NS_SINK" "$OUT/pf_http" 8080 900
   wait_for_line "$WORK/http.log" "http: ready" 10
   main_comparison

@@ -14,7 +14,7 @@ smoke_verdict() {
       log "smoke FAILED: wrk through $system ($url) got no responses"; failed=1
     fi
   done <"$wrk"
-  (($(wc -l <"$points") == 5)) || { log "smoke FAILED: expected 5 systems, measured $(wc -l <"$points")"; failed=1; }
+  (($(wc -l <"$points") == 6)) || { log "smoke FAILED: expected 6 systems, measured $(wc -l <"$points")"; failed=1; }
   ((failed == 0)) || exit 1
 }
 
@@ -40,7 +40,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) exi
 plot_axis() {
   local points=$1 axis=$2 png=$3 data system plotcmd="" sep=""
   command -v gnuplot >/dev/null || { log "gnuplot missing: no $png"; return 0; }
-  for system in fastpath nft; do
+  for system in fastpath fastpath-policy nft; do
     data="$WORK/plot-$axis-$system.dat"
     awk -F'\t' -v a="$axis" -v s="$system" "$TOTAL_AWK"' $1 == s && index($2, a "=") == 1 {
       split($2, kv, "="); print kv[2], total($9, $10) }' "$points" >"$data"
@@ -71,8 +71,10 @@ write_report() {
   local axis
   for axis in services backends ct newflows; do plot_axis "$points" "$axis" "$dir/veth-scaling-$axis.png"; done
 
-  local fp_max fw_max fp_eq fw_eq nft_eq
+  local fp_max fw_max fp_eq fw_eq nft_eq pol_max pol_eq
   fp_max=$(lookup "$points" fastpath max 7) fw_max=$(lookup "$points" fwd max 7)
+  pol_max=$(lookup "$points" fastpath-policy max 7)
+  pol_eq=$(awk -F'\t' -v s=fastpath-policy "$TOTAL_AWK"' $1 == s && $2 == "equal" { print total($9, $10) }' "$points")
   fp_eq=$(awk -F'\t' -v s=fastpath "$TOTAL_AWK"' $1 == s && $2 == "equal" { print total($9, $10) }' "$points")
   fw_eq=$(awk -F'\t' -v s=fwd "$TOTAL_AWK"' $1 == s && $2 == "equal" { print total($9, $10) }' "$points")
   nft_eq=$(awk -F'\t' -v s=nft "$TOTAL_AWK"' $1 == s && $2 == "equal" { print total($9, $10) }' "$points")
@@ -109,6 +111,24 @@ write_report() {
     echo
     echo "pf_fwd has no load balancing (no DNAT), so it has no wrk row; routing asks backend 0 directly."
     echo
+    echo "## Policy on and off"
+    echo
+    echo "*fastpath* is the agent in standalone mode (\`--services\`: no policy exists there);"
+    echo "*fastpath-policy* is the same agent, devices, tables and offered load in mesh mode (Service +"
+    echo "EndpointSlice manifests, identities and ipcache prefixes in an etcd inside the node namespace)"
+    echo "with a CiliumNetworkPolicy that allows the generator → backend traffic on egress and on ingress:"
+    echo "every new flow is checked twice, established flows compare their cached policy revision."
+    echo
+    echo "| figure | policy on / policy off |"
+    echo "|---|---:|"
+    echo "| delivered pps at max rate | $(ratio "$pol_max" "$fp_max") |"
+    echo "| total ns/pkt at equal load | $(ratio "$pol_eq" "$fp_eq") |"
+    if [[ -s $WORK/policy-check.txt ]]; then
+      echo
+      echo "Enforcement check (the allow policy swapped for one whose ingress peer no identity has):"
+      echo; sed 's/^/    /' "$WORK/policy-check.txt"
+    fi
+    echo
     echo "## Idle cost (userspace forwarders, no traffic, 2 s)"
     echo
     echo "| system | CPU ms per s |"
@@ -133,6 +153,9 @@ write_report() {
     verdict "FastPath pps / pf_fwd pps (max rate)" "$(ratio "$fp_max" "$fw_max")" ">=" 0.8
     verdict "FastPath ns/pkt / pf_fwd ns/pkt (equal load)" "$(ratio "$fp_eq" "$fw_eq")" "<=" 1.25
     verdict "FastPath ns/pkt / nftables DNAT ns/pkt (equal load)" "$(ratio "$fp_eq" "$nft_eq")" "<=" 0.5
+    verdict "FastPath policy on pps / pf_fwd pps (max rate)" "$(ratio "$pol_max" "$fw_max")" ">=" 0.8
+    verdict "FastPath policy on ns/pkt / pf_fwd ns/pkt (equal load)" "$(ratio "$pol_eq" "$fw_eq")" "<=" 1.25
+    verdict "FastPath policy on ns/pkt / nftables DNAT ns/pkt (equal load)" "$(ratio "$pol_eq" "$nft_eq")" "<=" 0.5
     for axis in services backends ct newflows; do
       local spread
       spread=$(awk -F'\t' -v a="$axis" "$TOTAL_AWK"' $1 == "fastpath" && index($2, a "=") == 1 {

@@ -105,9 +105,10 @@ sut_start_routing() {
 }
 
 # sut_start SYSTEM [ARGS...]: start a system and wait until probes get through it; 1 if never.
+# fastpath-policy (perf/harness/policy.sh) starts sut_start_fastpath_policy.
 sut_start() {
   local system=$1; shift
-  "sut_start_$system" "$@"
+  "sut_start_${system//-/_}" "$@"
   wait_path_ready "$system" || { sut_stop; return 1; }
   warm_path "$WARM_SECONDS"
 }
