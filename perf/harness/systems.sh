@@ -10,6 +10,12 @@ sut_stop() {
   local step
   for step in "${SUT_CLEANUP[@]}"; do eval "$step" || true; done
   SUT_PID= SUT_HTTP_URL= SUT_CLEANUP=()
+  # A forwarder that died (rather than stopped) may have left its netlink-attached XDP program:
+  # the next system could not attach. FastPath's links go with its process; pf_fwd's do not.
+  local link
+  for link in "$LINK_GEN" "$LINK_SINK"; do
+    ip -n "$NS_NODE" link set dev "$link" xdp off 2>/dev/null || true
+  done
 }
 
 # (a) the limit: pf_fwd rewrites MACs and forwards g$RID → s$RID on shared-UMEM AF_XDP sockets.
