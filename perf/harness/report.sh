@@ -83,8 +83,8 @@ write_report() {
   {
     echo "# veth harness: results of the last full run"
     echo
-    echo "**Provisional**: the machine was shared with other work during the run (load averages"
-    echo "below, on $(nproc) CPUs); absolute rates mean little on veth, compare within the run."
+    echo "Absolute rates mean little on veth: compare within the run. Load averages (on $(nproc) CPUs)"
+    echo "below and per point: a point measured at a load near or above the CPU count is not quiet."
     echo
     echo "Command: \`sudo perf/run.sh --rate $RATE --seconds $POINT_SECONDS\` (run id $RID)."
     echo
