@@ -10,7 +10,7 @@ namespace FastPath.Benchmarks;
 /// other jobs (load average far above the core count) wall-clock means measure the neighbours;
 /// thread CPU time only counts the time this thread actually ran (cache interference from the
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
-/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, new, maglev).
+/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, maglev).
 /// </summary>
 internal static class CpuLoop
 {
@@ -47,6 +47,8 @@ internal static class CpuLoop
             Report($"harness only (frame copy + BeginBatch), policy {(policy ? "on" : "off")}", 1, () => Repeat(1_000_000, () => bench.HarnessOnly()));
             Report($"established DNAT, policy {(policy ? "on" : "off")}", 1, () => Repeat(1_000_000, () => bench.EstablishedForward()));
             Report($"established reverse NAT, policy {(policy ? "on" : "off")}", 1, () => Repeat(1_000_000, () => bench.EstablishedReply()));
+            Report($"established DNAT, 64-frame batches, policy {(policy ? "on" : "off")}", 1, () => Repeat(20_000, () => bench.EstablishedForwardBatch()) / 64);
+            Report($"established reverse NAT, 64-frame batches, policy {(policy ? "on" : "off")}", 1, () => Repeat(20_000, () => bench.EstablishedReplyBatch()) / 64);
             Report($"new flow, policy {(policy ? "on" : "off")}", 0, () =>
             {
                 long ns = 0;
@@ -111,7 +113,9 @@ internal static class CpuLoop
             }
             for (int i = 0; i < 100_000; i++)
             {
-                if (what == "reply")
+                if (what == "batch")
+                    bench.EstablishedForwardBatch();
+                else if (what == "reply")
                     bench.EstablishedReply();
                 else
                     bench.EstablishedForward();

@@ -28,6 +28,8 @@ namespace FastPath.Benchmarks.Pipeline;
 public class PipelineBenchmarks
 {
     private const int FlowsPerInvoke = 4096;
+    /// <summary>Frames per worker batch (QueueWorker's ring batch): BeginBatch once, then each frame.</summary>
+    private const int BatchFrames = 64;
     private const int InvocationsPerIteration = 16;
 
     private PipelineRig _rig = null!;
@@ -35,6 +37,8 @@ public class PipelineBenchmarks
     private byte[] _established = null!;
     private byte[] _reply = null!;
     private byte[][] _newFlows = null!;
+    private byte[][] _batchForward = null!;
+    private byte[][] _batchReply = null!;
     private int _nextNewFlow;
     private readonly byte[] _work = new byte[256];
 
@@ -100,6 +104,22 @@ public class PipelineBenchmarks
         Run(FromBackend(backend, 40000, TcpFlags.Syn | TcpFlags.Ack).Build(), BackendSlot);
         Run((byte[])_established.Clone(), ClientSlot);
 
+        // 64 established flows (one per client port) for the batch cases: a batch of distinct flows,
+        // as a worker sees them, instead of one hot ct entry.
+        _batchForward = new byte[BatchFrames][];
+        _batchReply = new byte[BatchFrames][];
+        for (int i = 0; i < BatchFrames; i++)
+        {
+            int port = 41000 + i;
+            var open = ToVip(port, TcpFlags.Syn).Build();
+            Run(open, ClientSlot);
+            var chosen = FindBackendOf(open);
+            Run(FromBackend(chosen, port, TcpFlags.Syn | TcpFlags.Ack).Build(), BackendSlot);
+            _batchForward[i] = ToVip(port, TcpFlags.Ack).Build();
+            _batchReply[i] = FromBackend(chosen, port, TcpFlags.Ack).Build();
+            Run((byte[])_batchForward[i].Clone(), ClientSlot);
+        }
+
         _newFlows = new byte[FlowsPerInvoke * InvocationsPerIteration][];
         for (int i = 0; i < _newFlows.Length; i++)
             _newFlows[i] = ToVip(1024 + i % 60000, TcpFlags.Syn, client: $"10.244.200.{1 + i / 60000}").Build();
@@ -112,6 +132,10 @@ public class PipelineBenchmarks
         var reply = _rig.Pipeline.Process(_work.AsSpan(0, _reply.Length), BackendSlot);
         if (forward.Verdict != Verdict.Forward || reply.Verdict != Verdict.Forward)
             throw new InvalidOperationException($"the established-flow fixtures are not forwarded: {forward}, {reply}");
+        long newFlowsBefore = _rig.Pipeline.Counters.NewFlows;
+        if (EstablishedForwardBatch() != BatchFrames || EstablishedReplyBatch() != BatchFrames
+            || _rig.Pipeline.Counters.NewFlows != newFlowsBefore)
+            throw new InvalidOperationException("the batch fixtures are not all forwarded as established flows");
         FreshTable();
         if (NewFlow() != FlowsPerInvoke)
             throw new InvalidOperationException("not every new-flow fixture is forwarded");
@@ -155,6 +179,30 @@ public class PipelineBenchmarks
         _rig.Pipeline.BeginBatch(_snapshot, _rig.NextHops, _rig.NowMs);
         _reply.AsSpan().CopyTo(_work);
         return _rig.Pipeline.Process(_work.AsSpan(0, _reply.Length), BackendSlot).Verdict;
+    }
+
+    [Benchmark(Description = "established flows, client → backend (DNAT), per frame of a 64-frame batch", OperationsPerInvoke = BatchFrames)]
+    public int EstablishedForwardBatch() => RunBatch(_batchForward, ClientSlot);
+
+    [Benchmark(Description = "established flows, backend → client (reverse NAT), per frame of a 64-frame batch", OperationsPerInvoke = BatchFrames)]
+    public int EstablishedReplyBatch() => RunBatch(_batchReply, BackendSlot);
+
+    /// <summary>What a worker does per batch: BeginBatch once, then copy (the frame arriving in
+    /// UMEM) and process each frame.</summary>
+    private int RunBatch(byte[][] frames, int slot)
+    {
+        var pipeline = _rig.Pipeline;
+        pipeline.BeginBatch(_snapshot, _rig.NextHops, _rig.NowMs);
+        int forwarded = 0;
+        for (int i = 0; i < frames.Length; i++)
+        {
+            byte[] template = frames[i];
+            template.AsSpan().CopyTo(_work);
+            if (pipeline.Process(_work.AsSpan(0, template.Length), slot).Verdict == Verdict.Forward)
+                forwarded++;
+        }
+        pipeline.ClearPending();
+        return forwarded;
     }
 
     [IterationSetup(Target = nameof(NewFlow))]
