@@ -16,7 +16,7 @@ internal sealed class EtcdServer : IDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
     private readonly string _dataDir;
-    private readonly int _peerPort;
+    private int _peerPort;
     private Process? _process;
     private readonly System.Text.StringBuilder _log = new();
 
@@ -36,9 +36,23 @@ internal sealed class EtcdServer : IDisposable
         {
             Certificates = new TestCertificates(Path.Combine(Root, "pki"));
             _dataDir = Path.Combine(Root, "data");
-            ClientPort = FreePort();
-            _peerPort = FreePort();
-            Start();
+            // The ports are free when picked but another test may take one before etcd binds it:
+            // then etcd exits with "address already in use" and we pick again (bounded).
+            for (int attempt = 1; ; attempt++)
+            {
+                (ClientPort, _peerPort) = TwoFreePorts();
+                try
+                {
+                    Start();
+                    break;
+                }
+                catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use"))
+                {
+                    Kill();
+                    if (Directory.Exists(_dataDir))
+                        Directory.Delete(_dataDir, recursive: true);
+                }
+            }
         }
         catch
         {
@@ -48,7 +62,7 @@ internal sealed class EtcdServer : IDisposable
     }
 
     public string Root { get; }
-    public int ClientPort { get; }
+    public int ClientPort { get; private set; }
     public TestCertificates Certificates { get; }
     public Uri ClientUrl => new($"{(_tls ? "https" : "http")}://127.0.0.1:{ClientPort}");
 
@@ -253,10 +267,14 @@ internal sealed class EtcdServer : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>Two distinct free ports: both listeners are open at once (one after the other, the
+    /// kernel may hand out the same port twice, and etcd then fails to bind its peer URL).</summary>
+    private static (int Client, int Peer) TwoFreePorts()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var client = new TcpListener(IPAddress.Loopback, 0);
+        using var peer = new TcpListener(IPAddress.Loopback, 0);
+        client.Start();
+        peer.Start();
+        return (((IPEndPoint)client.LocalEndpoint).Port, ((IPEndPoint)peer.LocalEndpoint).Port);
     }
 }
