@@ -103,8 +103,12 @@ public sealed partial class DemoTests
         {
             string dll = Path.Combine(RepoPaths.Root, "demo", "bin", "Release", "net10.0", "fastpath-demo.dll");
             Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (./build.sh build)");
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add(dll);
+            // Through `env --default-signal=INT` (which execs, keeping the pid): a test runner started
+            // in the background inherits SIGINT as ignored, children inherit that too, and .NET then
+            // never delivers SIGINT to the demo's handler — as a terminal's Ctrl-C would.
+            var info = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string arg in new[] { "--default-signal=INT", "dotnet", dll })
+                info.ArgumentList.Add(arg);
             var run = new DemoRun(Process.Start(info)!);
             run._process.OutputDataReceived += (_, e) => run.Append(e.Data);
             run._process.ErrorDataReceived += (_, e) => run.Append(e.Data);
