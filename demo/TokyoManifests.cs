@@ -18,21 +18,15 @@ internal sealed class TokyoManifests(string directory)
 
     /// <summary>bookstore, global; affinity none|local|remote (null: no annotation).</summary>
     public void WriteService(string? affinity) =>
-        Write(ServiceFile, Seed000Objects.GlobalService(Topology.Vip.ToString(), Topology.VipPort, Topology.PodPort, affinity));
+        AtomicFile.Replace(ServiceFile, Seed000Objects.GlobalService(Topology.Vip.ToString(), Topology.VipPort, Topology.PodPort, affinity));
 
     public void WriteSlice(IReadOnlyList<IPAddress> pods) =>
-        Write(SliceFile, Seed000Objects.EndpointSlice("bookstore-tokyo", Topology.PodPort, pods.Select(ip => ip.ToString())));
+        AtomicFile.Replace(SliceFile, Seed000Objects.EndpointSlice("bookstore-tokyo", Topology.PodPort, pods.Select(ip => ip.ToString())));
 
     public void DeleteSlice() => File.Delete(SliceFile);
 
     /// <summary>Seed 000's last policy: netshoot may reach bookstore in tokyo only (its DNS rule is left out:
     /// the demo resolves nothing).</summary>
     public void WritePolicy() =>
-        Write(PolicyFile, Seed000Objects.NetshootToBookstore("allow-netshoot-to-tokyo", Topology.Tokyo, ns: "default"));
-
-    private static void Write(string path, string text)
-    {
-        File.WriteAllText(path + ".tmp", text);
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
+        AtomicFile.Replace(PolicyFile, Seed000Objects.NetshootToBookstore("allow-netshoot-to-tokyo", Topology.Tokyo, ns: "default"));
 }

@@ -1,3 +1,4 @@
+using Datapath.Tests.Infrastructure;
 using FastPath.ControlPlane.Kubernetes;
 
 namespace FastPath.ControlPlane.Tests;
@@ -42,13 +43,11 @@ public sealed class ManifestWatchTests : IAsyncLifetime
           - port: {port}
         """;
 
-    /// <summary>Replaces a file the way kubectl-style tooling and ConfigMap mounts do: write aside, then rename,
-    /// so the source never sees a half-written file (which would count as an extra error).</summary>
-    private async Task WriteAsync(string name, string text)
+    /// <summary>Replaces a file atomically: a half-written file would count as an extra error.</summary>
+    private Task WriteAsync(string name, string text)
     {
-        string temp = Path.Combine(_dir, $".{name}.tmp");
-        await File.WriteAllTextAsync(temp, text);
-        File.Move(temp, Path.Combine(_dir, name), overwrite: true);
+        AtomicFile.Replace(Path.Combine(_dir, name), text);
+        return Task.CompletedTask;
     }
 
     private async Task<KubernetesObjects> WaitForAsync(Func<KubernetesObjects, bool> condition)

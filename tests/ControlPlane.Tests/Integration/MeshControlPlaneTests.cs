@@ -25,24 +25,14 @@ namespace FastPath.ControlPlane.Tests.Integration;
 /// </summary>
 public sealed class MeshControlPlaneTests : IDisposable
 {
-    private const string Tokyo = "tokyo";
+    private const string Tokyo = PlaneWorld.Tokyo;
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(20);
-    private readonly string _root = Path.Combine(Path.GetTempPath(), $"fp-mesh-{Guid.NewGuid():N}");
-    private ForwardingSnapshot? _latest;
+    private readonly PlaneWorld _world = new("mesh");
 
-    public MeshControlPlaneTests()
-    {
-        Directory.CreateDirectory(Manifests);
-        Directory.CreateDirectory(MeshDir);
-    }
+    private string Manifests => _world.Manifests;
+    private string MeshDir => _world.MeshDir;
 
-    private string Manifests => Path.Combine(_root, "manifests");
-    private string MeshDir => Path.Combine(_root, "clustermesh");
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _world.Dispose();
 
     /// <summary>One step of a scenario: what changes, and the backends (ip, cluster id) the table must then hold.</summary>
     private sealed record Step(string Description, Func<Task> Change, params (string Ip, ushort ClusterId)[] Expected);
@@ -150,7 +140,7 @@ public sealed class MeshControlPlaneTests : IDisposable
         await hkClient.PutAsync(CiliumKeys.IdentityKey(hkIdentity), CiliumKeys.IdentityValue("hk", "bookstore"));
         File.WriteAllText(Path.Combine(Manifests, "services.yaml"), BookstoreService());
         hk.WriteClientConfig(Path.Combine(MeshDir, "hk"));
-        string kvstore = tokyo.WriteClientConfig(Path.Combine(_root, "kvstore", "etcd.yaml"));
+        string kvstore = tokyo.WriteClientConfig(Path.Combine(_world.Root, "kvstore", "etcd.yaml"));
 
         await using var plane = CreatePlane(kvstore);
         await plane.StartAsync(CancellationToken.None);
@@ -177,28 +167,12 @@ public sealed class MeshControlPlaneTests : IDisposable
         await using var plane = CreatePlane();
         var e = await Assert.ThrowsAsync<ManifestException>(() => plane.StartAsync(CancellationToken.None));
         Assert.Contains("broken.yaml", e.Message);
-        Assert.Null(Volatile.Read(ref _latest));
+        Assert.Null(_world.Latest);
     }
 
     private static string HkKey => CiliumKeys.ServiceKey("hk", "default", "bookstore");
 
-    private MeshControlPlane CreatePlane(string? kvstoreConfig = null) => new(new MeshControlPlaneOptions
-    {
-        KvstoreConfigFile = kvstoreConfig,
-        ClusterName = Tokyo,
-        ClusterId = 1,
-        Maglev = MaglevParameters.Create(251, MaglevParameters.DefaultSeedBase64),
-        Kubernetes = new ManifestDirectorySource(Manifests, debounce: TimeSpan.FromMilliseconds(20), rescanInterval: TimeSpan.FromSeconds(1)),
-        ClusterMeshConfigDirectory = MeshDir,
-        ConfigRescanInterval = TimeSpan.FromSeconds(1),
-        Watcher = new KvstoreWatcherOptions
-        {
-            BackoffUnit = TimeSpan.FromMilliseconds(200),
-            Client = new EtcdClientOptions { DialTimeout = TimeSpan.FromSeconds(1), RequestTimeout = TimeSpan.FromSeconds(3) },
-            Log = _ => { },
-        },
-        Log = _ => { },
-    }, snapshot => Volatile.Write(ref _latest, snapshot));
+    private MeshControlPlane CreatePlane(string? kvstoreConfig = null) => _world.CreatePlane(kvstoreConfig);
 
     private async Task RunAsync(MeshControlPlane plane, Step[] steps)
     {
@@ -216,7 +190,7 @@ public sealed class MeshControlPlaneTests : IDisposable
     /// <summary>The distinct backends the ClusterIP's Maglev table points at, as "ip:port@clusterId", sorted.</summary>
     private string[] TableBackends()
     {
-        ForwardingSnapshot? snapshot = Volatile.Read(ref _latest);
+        ForwardingSnapshot? snapshot = _world.Latest;
         if (snapshot is null)
             return [];
         NetAddress vip = NetAddress.Parse(ClusterIp);
@@ -232,14 +206,7 @@ public sealed class MeshControlPlaneTests : IDisposable
             .Order().ToArray();
     }
 
-    private static Task Write(string path, string text)
-    {
-        // Write-then-rename so the watcher never reads half a file.
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-        return Task.CompletedTask;
-    }
+    private static Task Write(string path, string text) => PlaneWorld.Write(path, text);
 
     private static Task Delete(string path)
     {

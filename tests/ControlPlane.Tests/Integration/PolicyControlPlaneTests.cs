@@ -27,27 +27,17 @@ namespace FastPath.ControlPlane.Tests.Integration;
 /// </summary>
 public sealed class PolicyControlPlaneTests : IDisposable
 {
-    private const string Tokyo = "tokyo";
+    private const string Tokyo = PlaneWorld.Tokyo;
     private const uint Client = (1u << 16) + 7, TokyoBookstore = (1u << 16) + 8, HkBookstore = (2u << 16) + 9;
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(20);
-    private readonly string _root = Path.Combine(Path.GetTempPath(), $"fp-policy-{Guid.NewGuid():N}");
+    private readonly PlaneWorld _world = new("policy");
     private readonly ConcurrentQueue<string> _log = new();
-    private ForwardingSnapshot? _latest;
 
-    public PolicyControlPlaneTests()
-    {
-        Directory.CreateDirectory(Manifests);
-        Directory.CreateDirectory(MeshDir);
-    }
-
-    private string Manifests => Path.Combine(_root, "manifests");
-    private string MeshDir => Path.Combine(_root, "clustermesh");
+    private string Manifests => _world.Manifests;
+    private string MeshDir => _world.MeshDir;
     private string PolicyFile => Path.Combine(Manifests, "policy.yaml");
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _world.Dispose();
 
     /// <summary>Seed 000's egress policy on <see cref="Port"/>; <paramref name="cluster"/> null = bookstore in any cluster.</summary>
     private static string NetshootPolicy(string? cluster, string protocol = "TCP") =>
@@ -72,7 +62,7 @@ public sealed class PolicyControlPlaneTests : IDisposable
         File.WriteAllText(Path.Combine(Manifests, "services.yaml"), BookstoreService() + "---\n" + BookstoreSlice("10.244.1.6"));
         File.WriteAllText(PolicyFile, NetshootPolicy(Tokyo));
         hk.WriteClientConfig(Path.Combine(MeshDir, "hk"));
-        string kvstore = tokyo.WriteClientConfig(Path.Combine(_root, "kvstore", "etcd.yaml"));
+        string kvstore = tokyo.WriteClientConfig(Path.Combine(_world.Root, "kvstore", "etcd.yaml"));
 
         await using var plane = CreatePlane(kvstore);
         await plane.StartAsync(CancellationToken.None);
@@ -151,7 +141,7 @@ public sealed class PolicyControlPlaneTests : IDisposable
         Assert.Single(_log, m => m.Contains("default/netshoot-to-bookstore") && m.Contains("L4"));
     }
 
-    private ForwardingSnapshot? Latest => Volatile.Read(ref _latest);
+    private ForwardingSnapshot? Latest => _world.Latest;
 
     private static bool? Allowed(ForwardingSnapshot s, uint bookstore) =>
         s.Policy.IsAllowed(Client, Direction.Egress, L4Protocol.Tcp, Port, bookstore);
@@ -160,29 +150,7 @@ public sealed class PolicyControlPlaneTests : IDisposable
         $"{plane.Status}; policy revision {Latest?.PolicyRevision}; identities {plane.Policy.Tables.Entries.Length} entries; " +
         $"log: {string.Join(" | ", _log)}";
 
-    private MeshControlPlane CreatePlane(string? kvstoreConfig) => new(new MeshControlPlaneOptions
-    {
-        KvstoreConfigFile = kvstoreConfig,
-        ClusterName = Tokyo,
-        ClusterId = 1,
-        Maglev = MaglevParameters.Create(251, MaglevParameters.DefaultSeedBase64),
-        Kubernetes = new ManifestDirectorySource(Manifests, debounce: TimeSpan.FromMilliseconds(20), rescanInterval: TimeSpan.FromSeconds(1)),
-        ClusterMeshConfigDirectory = MeshDir,
-        ConfigRescanInterval = TimeSpan.FromSeconds(1),
-        Watcher = new KvstoreWatcherOptions
-        {
-            BackoffUnit = TimeSpan.FromMilliseconds(200),
-            Client = new EtcdClientOptions { DialTimeout = TimeSpan.FromSeconds(1), RequestTimeout = TimeSpan.FromSeconds(3) },
-            Log = _ => { },
-        },
-        Log = _log.Enqueue,
-    }, snapshot => Volatile.Write(ref _latest, snapshot));
+    private MeshControlPlane CreatePlane(string? kvstoreConfig) => _world.CreatePlane(kvstoreConfig, _log.Enqueue);
 
-    private static Task Write(string path, string text)
-    {
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-        return Task.CompletedTask;
-    }
+    private static Task Write(string path, string text) => PlaneWorld.Write(path, text);
 }

@@ -119,12 +119,7 @@ internal sealed class MeshAgentSetup : IDisposable
     }
 
     /// <summary>Replaces a manifest by a rename, so the agent's watcher never reads half a file.</summary>
-    public void WriteManifest(string name, string text)
-    {
-        string path = Path.Combine(Manifests, name);
-        File.WriteAllText(path + ".tmp", text);
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
+    public void WriteManifest(string name, string text) => AtomicFile.Replace(Path.Combine(Manifests, name), text);
 
     public void DeleteManifest(string name) => File.Delete(Path.Combine(Manifests, name));
 
