@@ -153,6 +153,21 @@ public class PipelineTests
     }
 
     [Fact]
+    public void A_backend_id_reused_for_another_address_stops_its_flows_instead_of_redirecting_them()
+    {
+        var rig = new PipelineRig();
+        rig.Run(BuildSnapshot(1, AllSlots(1)), ToVip().Build(), ClientSlot); // the flow is pinned to id 1 = Backend1
+        rig.Pipeline.ClearPending();
+        var builder = new ForwardingSnapshotBuilder(MaglevParameters.Default);
+        builder.AddBackend(1, NetAddress.Parse("10.244.9.9"), 8080, L4Protocol.Tcp, clusterId: 1);
+        builder.AddFrontend(Vip4, 80, L4Protocol.Tcp, "default", "web", AllSlots(1));
+
+        PacketResult result = rig.Run(builder.Build(2), ToVip(flags: TcpFlags.Ack).Build(), ClientSlot);
+
+        Assert.Equal(DropReason.BackendRemoved, result.DropReason);
+    }
+
+    [Fact]
     public void Backend_set_change_keeps_existing_flows_on_their_backend_and_sends_new_flows_by_the_new_table()
     {
         var rig = new PipelineRig();
