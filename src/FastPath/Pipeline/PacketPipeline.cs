@@ -191,7 +191,7 @@ public sealed class PacketPipeline
         uint frontendId = entry.FrontendId;
         int policyRevision = Volatile.Read(ref entry.PolicyRevision);
         // The flow keeps its backend whatever the Maglev table says now — unless the backend is gone.
-        if (backend.Status != BackendStatus.Active || CtTable.BackendCheckOf(in backend.Address, backend.PortRaw) != check)
+        if (backend.Status != BackendStatus.Active || backend.Check != check)
             return StopFlow(in flow, in packet, DropReason.BackendRemoved, default);
         if (policyRevision != _policyRevision)
         {

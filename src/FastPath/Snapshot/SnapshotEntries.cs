@@ -23,6 +23,9 @@ public readonly struct BackendEntry
     public readonly BackendStatus Status;
     /// <summary>Cluster that owns the backend (SPEC §1), for stats and affinity.</summary>
     public readonly ushort ClusterId;
+    /// <summary><see cref="Conntrack.CtTable.BackendCheckOf"/> of address and port, computed once here so
+    /// an established flow compares it with its ct entry's instead of hashing per packet.</summary>
+    internal readonly ushort Check;
 
     internal BackendEntry(in NetAddress address, ushort portRaw, byte protocol, BackendStatus status, ushort clusterId)
     {
@@ -31,6 +34,7 @@ public readonly struct BackendEntry
         Protocol = protocol;
         Status = status;
         ClusterId = clusterId;
+        Check = Conntrack.CtTable.BackendCheckOf(in address, portRaw);
     }
 
     public ushort Port => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(PortRaw);
