@@ -9,22 +9,18 @@ namespace Datapath.Tests;
 /// </summary>
 public sealed class ClusterMeshFlagTests : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), $"fp-flags-{Guid.NewGuid():N}");
+    private readonly FlagScratch _scratch = new("flags");
 
     public ClusterMeshFlagTests()
     {
-        Directory.CreateDirectory(Path.Combine(_root, "manifests"));
-        Directory.CreateDirectory(Path.Combine(_root, "mesh"));
-        Directory.CreateDirectory(Path.Combine(_root, "bad-manifests"));
-        File.WriteAllText(Path.Combine(_root, "services.yaml"), "services: []\n");
-        File.WriteAllText(Path.Combine(_root, "bad-manifests", "broken.yaml"), "apiVersion: v1\nkind: Service\nmetadata: [oops\n");
-        File.WriteAllText(Path.Combine(_root, "kvstore.yaml"), "not: an etcd config\n");
+        _scratch.CreateDirectory("manifests");
+        _scratch.CreateDirectory("mesh");
+        _scratch.Write("services.yaml", "services: []\n");
+        _scratch.Write(Path.Combine("bad-manifests", "broken.yaml"), "apiVersion: v1\nkind: Service\nmetadata: [oops\n");
+        _scratch.Write("kvstore.yaml", "not: an etcd config\n");
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [Theory]
     [InlineData("--services and --k8s-manifests are mutually exclusive", "--services", "{root}/services.yaml", "--k8s-manifests", "{root}/manifests")]
@@ -34,13 +30,6 @@ public sealed class ClusterMeshFlagTests : IDisposable
     [InlineData("--clustermesh-config {root}/nowhere: no such directory", "--cluster-id", "1", "--clustermesh-config", "{root}/nowhere")]
     [InlineData("broken.yaml doc 1: malformed YAML", "--k8s-manifests", "{root}/bad-manifests")]
     [InlineData("--kvstore-config: etcd config {root}/kvstore.yaml", "--cluster-id", "1", "--kvstore-config", "{root}/kvstore.yaml")]
-    public void A_bad_mesh_flag_stops_start_up_naming_the_flag_or_file(string expected, params string[] flags)
-    {
-        var args = new List<string> { "agent", "--devices", "lo" };
-        args.AddRange(flags.Select(f => f.Replace("{root}", _root)));
-        var (exit, stdout, stderr) = Shell.TryRun(TimeSpan.FromSeconds(30), RepoPaths.Agent, [.. args]);
-        Assert.Equal(2, exit);
-        Assert.Contains(expected.Replace("{root}", _root), stderr);
-        Assert.DoesNotContain("fastpath: ready", stdout);
-    }
+    public void A_bad_mesh_flag_stops_start_up_naming_the_flag_or_file(string expected, params string[] flags) =>
+        _scratch.AssertStartUpRefused(expected, flags);
 }

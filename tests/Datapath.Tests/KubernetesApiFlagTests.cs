@@ -9,13 +9,13 @@ namespace Datapath.Tests;
 /// </summary>
 public sealed class KubernetesApiFlagTests : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), $"fp-k8sflags-{Guid.NewGuid():N}");
+    private readonly FlagScratch _scratch = new("k8sflags");
 
     public KubernetesApiFlagTests()
     {
-        Directory.CreateDirectory(Path.Combine(_root, "manifests"));
-        File.WriteAllText(Path.Combine(_root, "services.yaml"), "services: []\n");
-        File.WriteAllText(Path.Combine(_root, "kubeconfig"), """
+        _scratch.CreateDirectory("manifests");
+        _scratch.Write("services.yaml", "services: []\n");
+        _scratch.Write("kubeconfig", """
             apiVersion: v1
             kind: Config
             current-context: c
@@ -23,7 +23,7 @@ public sealed class KubernetesApiFlagTests : IDisposable
             clusters: [{name: k, cluster: {server: "https://127.0.0.1:6443"}}]
             users: [{name: u, user: {token: t}}]
             """);
-        File.WriteAllText(Path.Combine(_root, "insecure"), """
+        _scratch.Write("insecure", """
             apiVersion: v1
             kind: Config
             current-context: c
@@ -31,13 +31,10 @@ public sealed class KubernetesApiFlagTests : IDisposable
             clusters: [{name: k, cluster: {server: "https://127.0.0.1:6443", insecure-skip-tls-verify: true}}]
             users: [{name: u, user: {token: t}}]
             """);
-        File.WriteAllText(Path.Combine(_root, "broken"), "clusters: [unclosed\n");
+        _scratch.Write("broken", "clusters: [unclosed\n");
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [Theory]
     [InlineData("--k8s-manifests and --k8s-kubeconfig are mutually exclusive", "--k8s-manifests", "{root}/manifests", "--k8s-kubeconfig", "{root}/kubeconfig")]
@@ -48,13 +45,6 @@ public sealed class KubernetesApiFlagTests : IDisposable
     [InlineData("--k8s-kubeconfig {root}/nowhere: no such file", "--k8s-kubeconfig", "{root}/nowhere")]
     [InlineData("--k8s-kubeconfig: {root}/insecure: clusters[k].cluster.insecure-skip-tls-verify: refused", "--k8s-kubeconfig", "{root}/insecure")]
     [InlineData("--k8s-kubeconfig: {root}/broken: malformed YAML", "--k8s-kubeconfig", "{root}/broken")]
-    public void A_bad_API_source_flag_stops_start_up_naming_the_flags_or_the_file(string expected, params string[] flags)
-    {
-        var args = new List<string> { "agent", "--devices", "lo" };
-        args.AddRange(flags.Select(f => f.Replace("{root}", _root)));
-        var (exit, stdout, stderr) = Shell.TryRun(TimeSpan.FromSeconds(30), RepoPaths.Agent, [.. args]);
-        Assert.Equal(2, exit);
-        Assert.Contains(expected.Replace("{root}", _root), stderr);
-        Assert.DoesNotContain("fastpath: ready", stdout);
-    }
+    public void A_bad_API_source_flag_stops_start_up_naming_the_flags_or_the_file(string expected, params string[] flags) =>
+        _scratch.AssertStartUpRefused(expected, flags);
 }

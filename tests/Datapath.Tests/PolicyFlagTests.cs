@@ -9,13 +9,12 @@ namespace Datapath.Tests;
 /// </summary>
 public sealed class PolicyFlagTests : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), $"fp-polflags-{Guid.NewGuid():N}");
+    private readonly FlagScratch _scratch = new("polflags");
 
     public PolicyFlagTests()
     {
-        Directory.CreateDirectory(Path.Combine(_root, "bad-policy"));
-        File.WriteAllText(Path.Combine(_root, "services.yaml"), "services: []\n");
-        File.WriteAllText(Path.Combine(_root, "bad-policy", "policy.yaml"), """
+        _scratch.Write("services.yaml", "services: []\n");
+        _scratch.Write(Path.Combine("bad-policy", "policy.yaml"), """
             apiVersion: "cilium.io/v2"
             kind: CiliumNetworkPolicy
             metadata:
@@ -31,22 +30,12 @@ public sealed class PolicyFlagTests : IDisposable
             """);
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [Theory]
     [InlineData("policy.yaml doc 1: spec.egress[0].toPorts[0].ports[0].protocol: expected TCP, UDP or ANY", "--k8s-manifests", "{root}/bad-policy")]
     [InlineData("--lb-policy-aware-selection needs mesh mode", "--services", "{root}/services.yaml", "--lb-policy-aware-selection")]
     [InlineData("--policy-default-local-cluster needs mesh mode", "--policy-default-local-cluster")]
-    public void A_malformed_policy_or_a_policy_flag_without_mesh_mode_stops_start_up(string expected, params string[] flags)
-    {
-        var args = new List<string> { "agent", "--devices", "lo" };
-        args.AddRange(flags.Select(f => f.Replace("{root}", _root)));
-        var (exit, stdout, stderr) = Shell.TryRun(TimeSpan.FromSeconds(30), RepoPaths.Agent, [.. args]);
-        Assert.Equal(2, exit);
-        Assert.Contains(expected, stderr);
-        Assert.DoesNotContain("fastpath: ready", stdout);
-    }
+    public void A_malformed_policy_or_a_policy_flag_without_mesh_mode_stops_start_up(string expected, params string[] flags) =>
+        _scratch.AssertStartUpRefused(expected, flags);
 }
