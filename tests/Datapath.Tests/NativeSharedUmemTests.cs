@@ -92,7 +92,7 @@ public class NativeSharedUmemTests
             var ip = frame.Slice(PacketBuilder.EthernetBytes, PacketBuilder.Ipv4Bytes);
             IPAddress.Parse("10.81.2.2").TryWriteBytes(ip[16..], out _);
             BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
-            BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Checksum(ip));
+            BinaryPrimitives.WriteUInt16BigEndian(ip[10..], PacketBuilder.Ipv4Checksum(ip));
             BinaryPrimitives.WriteUInt16BigEndian(frame[(PacketBuilder.EthernetBytes + PacketBuilder.Ipv4Bytes + 6)..], 0);
 
             // TX the same UMEM address on x2's socket.
@@ -123,15 +123,5 @@ public class NativeSharedUmemTests
         {
             a.RunInside(program.Dispose);
         }
-    }
-
-    private static ushort Checksum(ReadOnlySpan<byte> header)
-    {
-        uint sum = 0;
-        for (int i = 0; i < header.Length; i += 2)
-            sum += BinaryPrimitives.ReadUInt16BigEndian(header[i..]);
-        while (sum > 0xffff)
-            sum = (sum & 0xffff) + (sum >> 16);
-        return (ushort)~sum;
     }
 }

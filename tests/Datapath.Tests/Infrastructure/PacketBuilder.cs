@@ -38,7 +38,8 @@ public static class PacketBuilder
     public static byte[] ParseMac(string mac) =>
         mac.Split(':').Select(part => Convert.ToByte(part, 16)).ToArray();
 
-    private static ushort Ipv4Checksum(ReadOnlySpan<byte> header)
+    /// <summary>The IPv4 header checksum of <paramref name="header"/> (its checksum field zeroed or not yet written).</summary>
+    public static ushort Ipv4Checksum(ReadOnlySpan<byte> header)
     {
         uint sum = 0;
         for (int i = 0; i < header.Length; i += 2)
