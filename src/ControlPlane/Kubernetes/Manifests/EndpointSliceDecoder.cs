@@ -22,58 +22,39 @@ internal static class EndpointSliceDecoder
         return new LocalEndpointSlice(ns, name, serviceName, Endpoints(root, path), Ports(root, path), source);
     }
 
-    private static ImmutableArray<LocalEndpoint> Endpoints(YamlMappingNode root, string path)
+    // Kubernetes prints "endpoints: null" for a slice with no endpoints; treat absent and null alike.
+    private static ImmutableArray<LocalEndpoint> Endpoints(YamlMappingNode root, string path) =>
+        MappingItems(root, "endpoints", path, Endpoint);
+
+    private static LocalEndpoint Endpoint(YamlMappingNode endpoint, string endpointPath)
     {
-        // Kubernetes prints "endpoints: null" for a slice with no endpoints; treat absent and null alike.
-        var list = OptionalSequence(root, "endpoints", path);
-        if (list is null)
-            return [];
-        var builder = ImmutableArray.CreateBuilder<LocalEndpoint>(list.Children.Count);
-        for (int i = 0; i < list.Children.Count; i++)
-        {
-            string endpointPath = Index(Join(path, "endpoints"), i);
-            var endpoint = ItemMapping(list.Children[i], endpointPath);
-            var addresses = OptionalSequence(endpoint, "addresses", endpointPath);
-            if (addresses is null || addresses.Children.Count == 0)
-                throw Missing(Join(endpointPath, "addresses"));
-            var addressBuilder = ImmutableArray.CreateBuilder<NetAddress>(addresses.Children.Count);
-            for (int a = 0; a < addresses.Children.Count; a++)
-                addressBuilder.Add(Address(addresses.Children[a], Index(Join(endpointPath, "addresses"), a)));
+        var addresses = OptionalSequence(endpoint, "addresses", endpointPath);
+        if (addresses is null || addresses.Children.Count == 0)
+            throw Missing(Join(endpointPath, "addresses"));
+        var addressBuilder = ImmutableArray.CreateBuilder<NetAddress>(addresses.Children.Count);
+        for (int a = 0; a < addresses.Children.Count; a++)
+            addressBuilder.Add(Address(addresses.Children[a], Index(Join(endpointPath, "addresses"), a)));
 
-            var conditions = OptionalMapping(endpoint, "conditions", endpointPath);
-            string conditionsPath = Join(endpointPath, "conditions");
-            // Kubernetes semantics for unset conditions: ready unknown = ready; serving unset = ready; terminating unset = false.
-            bool ready = (conditions is null ? null : OptionalBool(conditions, "ready", conditionsPath)) ?? true;
-            bool serving = (conditions is null ? null : OptionalBool(conditions, "serving", conditionsPath)) ?? ready;
-            bool terminating = (conditions is null ? null : OptionalBool(conditions, "terminating", conditionsPath)) ?? false;
+        var conditions = OptionalMapping(endpoint, "conditions", endpointPath);
+        string conditionsPath = Join(endpointPath, "conditions");
+        // Kubernetes semantics for unset conditions: ready unknown = ready; serving unset = ready; terminating unset = false.
+        bool ready = (conditions is null ? null : OptionalBool(conditions, "ready", conditionsPath)) ?? true;
+        bool serving = (conditions is null ? null : OptionalBool(conditions, "serving", conditionsPath)) ?? ready;
+        bool terminating = (conditions is null ? null : OptionalBool(conditions, "terminating", conditionsPath)) ?? false;
 
-            string? podName = null;
-            if (OptionalMapping(endpoint, "targetRef", endpointPath) is { } targetRef
-                && OptionalString(targetRef, "kind", Join(endpointPath, "targetRef")) == "Pod")
-                podName = OptionalString(targetRef, "name", Join(endpointPath, "targetRef"));
+        string? podName = null;
+        if (OptionalMapping(endpoint, "targetRef", endpointPath) is { } targetRef
+            && OptionalString(targetRef, "kind", Join(endpointPath, "targetRef")) == "Pod")
+            podName = OptionalString(targetRef, "name", Join(endpointPath, "targetRef"));
 
-            builder.Add(new LocalEndpoint(
-                addressBuilder.MoveToImmutable(), ready, serving, terminating,
-                OptionalString(endpoint, "nodeName", endpointPath), podName));
-        }
-        return builder.MoveToImmutable();
+        return new LocalEndpoint(
+            addressBuilder.MoveToImmutable(), ready, serving, terminating,
+            OptionalString(endpoint, "nodeName", endpointPath), podName);
     }
 
-    private static ImmutableArray<EndpointSlicePort> Ports(YamlMappingNode root, string path)
-    {
-        var list = OptionalSequence(root, "ports", path);
-        if (list is null)
-            return [];
-        var builder = ImmutableArray.CreateBuilder<EndpointSlicePort>(list.Children.Count);
-        for (int i = 0; i < list.Children.Count; i++)
-        {
-            string portPath = Index(Join(path, "ports"), i);
-            var port = ItemMapping(list.Children[i], portPath);
-            builder.Add(new EndpointSlicePort(
-                OptionalString(port, "name", portPath) ?? "",
-                Protocol(port, "protocol", portPath),
-                Port(port, "port", portPath, required: false)));
-        }
-        return builder.MoveToImmutable();
-    }
+    private static ImmutableArray<EndpointSlicePort> Ports(YamlMappingNode root, string path) =>
+        MappingItems(root, "ports", path, (port, portPath) => new EndpointSlicePort(
+            OptionalString(port, "name", portPath) ?? "",
+            Protocol(port, "protocol", portPath),
+            Port(port, "port", portPath, required: false)));
 }

@@ -63,22 +63,10 @@ internal static class ServiceDecoder
         return [Address(new YamlScalarNode(single), Join(specPath, "clusterIP"))];
     }
 
-    private static ImmutableArray<LocalServicePort> Ports(YamlMappingNode spec, string specPath)
-    {
-        var list = OptionalSequence(spec, "ports", specPath);
-        if (list is null)
-            return [];
-        var builder = ImmutableArray.CreateBuilder<LocalServicePort>(list.Children.Count);
-        for (int i = 0; i < list.Children.Count; i++)
-        {
-            string portPath = Index(Join(specPath, "ports"), i);
-            var port = ItemMapping(list.Children[i], portPath);
-            builder.Add(new LocalServicePort(
-                OptionalString(port, "name", portPath) ?? "",
-                Protocol(port, "protocol", portPath),
-                Port(port, "port", portPath, required: true),
-                OptionalString(port, "targetPort", portPath) ?? ""));
-        }
-        return builder.MoveToImmutable();
-    }
+    private static ImmutableArray<LocalServicePort> Ports(YamlMappingNode spec, string specPath) =>
+        MappingItems(spec, "ports", specPath, (port, portPath) => new LocalServicePort(
+            OptionalString(port, "name", portPath) ?? "",
+            Protocol(port, "protocol", portPath),
+            Port(port, "port", portPath, required: true),
+            OptionalString(port, "targetPort", portPath) ?? ""));
 }

@@ -42,6 +42,24 @@ internal static class YamlFields
     public static YamlMappingNode ItemMapping(YamlNode node, string path) =>
         node as YamlMappingNode ?? throw new ManifestFormatException(path, $"expected a mapping, got {Describe(node)}");
 
+    /// <summary>Decodes every item of an optional sequence of mappings (absent or null → empty),
+    /// giving <paramref name="decode"/> the item and its path (<c>path.key[i]</c>) for error messages.</summary>
+    public static ImmutableArray<T> MappingItems<T>(YamlMappingNode map, string key, string path,
+        Func<YamlMappingNode, string, T> decode)
+    {
+        var list = OptionalSequence(map, key, path);
+        if (list is null)
+            return [];
+        string listPath = Join(path, key);
+        var builder = ImmutableArray.CreateBuilder<T>(list.Children.Count);
+        for (int i = 0; i < list.Children.Count; i++)
+        {
+            string itemPath = Index(listPath, i);
+            builder.Add(decode(ItemMapping(list.Children[i], itemPath), itemPath));
+        }
+        return builder.MoveToImmutable();
+    }
+
     public static string? OptionalString(YamlMappingNode map, string key, string path)
     {
         var node = Get(map, key);
