@@ -140,8 +140,9 @@ internal static class MetricsExporter
 
     private static void WriteKubernetesApi(PrometheusWriter w, StatsSources sources)
     {
-        if (sources.Mesh?.KubernetesApiCounters is not { } api)
+        if (sources.Mesh?.Kubernetes is not FastPath.ControlPlane.Kubernetes.Api.ApiServerSource source)
             return;
+        var api = source.Counters;
         w.Counter("fastpath_k8s_api_lists_total", "Complete lists (all pages) of watched resources, start-up included.", api.Lists);
         w.Counter("fastpath_k8s_api_watch_restarts_total", "Watch requests after the first per resource (timeouts, drops, errors).", api.WatchRestarts);
         w.Counter("fastpath_k8s_api_gone_relists_total", "Re-lists forced by 410 Gone (resource version too old).", api.GoneRelists);

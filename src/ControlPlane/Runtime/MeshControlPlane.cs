@@ -67,8 +67,8 @@ public sealed class MeshControlPlane : IAsyncDisposable
     /// <summary>The local objects in force (empty when no Kubernetes source is configured).</summary>
     public KubernetesObjects KubernetesObjects => _options.Kubernetes?.Current ?? KubernetesObjects.Empty;
 
-    /// <summary>The API server source's counters; null when the local objects come from elsewhere.</summary>
-    public Kubernetes.Api.KubeApiCounters? KubernetesApiCounters => (_options.Kubernetes as Kubernetes.Api.ApiServerSource)?.Counters;
+    /// <summary>Where the local cluster's objects come from (manifests or the API server); null without one.</summary>
+    public IKubernetesSource? Kubernetes => _options.Kubernetes;
 
     /// <summary>Every remote cluster's state (possibly stale while disconnected), by name.</summary>
     public ImmutableDictionary<string, ClusterState> RemoteClusters =>
