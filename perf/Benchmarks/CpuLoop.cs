@@ -33,8 +33,16 @@ internal static class CpuLoop
         return t.Seconds * 1_000_000_000L + t.Nanoseconds;
     }
 
+    /// <summary>Only cases whose name contains this (<c>--cpu-loop only=new</c>); all when empty.</summary>
+    private static string _only = "";
+
     public static void Run(string[] args)
     {
+        if (args.Length == 1 && args[0].StartsWith("only=", StringComparison.Ordinal))
+        {
+            _only = args[0]["only=".Length..];
+            args = [];
+        }
         if (args.Length >= 2)
         {
             Spin(args[0], int.Parse(args[1]));
@@ -81,6 +89,8 @@ internal static class CpuLoop
 
     private static void Report(string name, int warmups, Func<double> round)
     {
+        if (!name.Contains(_only, StringComparison.Ordinal))
+            return;
         for (int i = 0; i < Math.Max(1, warmups); i++)
             round();
         var samples = new double[Rounds];
