@@ -53,7 +53,10 @@ public sealed class CtTable
     // The State words live apart from the entries: one bucket's eight states share half a cache
     // line, so a lookup (or a miss, the common case of a new flow) reads one line per bucket and
     // touches an entry only when its 16-bit hash tag matches — instead of eight entry lines.
+    // Pinned and addressed from a 64-byte boundary too: a managed int[]'s data starts 16 bytes
+    // into the object, which split every other bucket across two cache lines.
     private readonly int[] _states;
+    private readonly int _statesAlignOffset;
     private readonly int _bucketMask;
     private readonly ulong _seed;
 
@@ -70,7 +73,12 @@ public sealed class CtTable
             nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
             _alignOffset = (int)((CacheLineBytes - (address & (CacheLineBytes - 1))) & (CacheLineBytes - 1));
         }
-        _states = new int[capacity];
+        _states = GC.AllocateArray<int>(capacity + CacheLineBytes / sizeof(int), pinned: true);
+        unsafe
+        {
+            nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_states));
+            _statesAlignOffset = (int)((CacheLineBytes - (address & (CacheLineBytes - 1))) & (CacheLineBytes - 1)) / sizeof(int);
+        }
         Capacity = capacity;
         BucketCount = capacity / EntriesPerBucket;
         _bucketMask = BucketCount - 1;
@@ -86,7 +94,29 @@ public sealed class CtTable
             (nint)_alignOffset + (nint)(uint)index * CtEntry.Bytes));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref int StateAt(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_states), index);
+    private ref int StateAt(int index) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_states), (nint)(uint)(_statesAlignOffset + index));
+
+    /// <summary>Bit i set when slot i of <paramref name="bucket"/> is Valid with hash tag
+    /// <paramref name="tag"/>: all eight State words compared at once (one 32-byte load), so
+    /// a lookup branches per candidate instead of per slot — which slot holds a flow is random,
+    /// and the per-slot loop mispredicted its exit on most lookups of a batch of distinct flows.
+    /// A filter only: candidates are re-read and checked one by one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint CandidateMask(int bucket, int tag)
+    {
+        Vector256<int> states = Vector256.LoadUnsafe(ref StateAt(bucket * EntriesPerBucket));
+        Vector256<int> masked = states & Vector256.Create(unchecked((int)0xFFFF_0000) | CtSlot.StatusMask);
+        return Vector256.Equals(masked, Vector256.Create((tag << CtSlot.TagShift) | CtSlot.Valid)).ExtractMostSignificantBits();
+    }
+
+    /// <summary>Bit i set when slot i of <paramref name="bucket"/> is Empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint EmptyMask(int bucket)
+    {
+        Vector256<int> states = Vector256.LoadUnsafe(ref StateAt(bucket * EntriesPerBucket));
+        return Vector256.Equals(states & Vector256.Create(CtSlot.StatusMask), Vector256<int>.Zero).ExtractMostSignificantBits();
+    }
 
     /// <summary>16 bits of a backend's address and port: a forward entry keeps it beside the
     /// backend id, so an id that a snapshot ever reused for another backend stops the flow
@@ -121,16 +151,28 @@ public sealed class CtTable
         return TryLookup(in key, in probe, out flow);
     }
 
+    /// <remarks>Both buckets' State words are loaded before either is searched, so for a large
+    /// table their two cache misses overlap; first-bucket candidates are tried first.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryLookup(in FlowKey key, in CtProbe probe, out CtFlow flow) =>
-        FindInBucket(probe.First, in key, probe.Tag, out flow) || FindInBucket(probe.Second, in key, probe.Tag, out flow);
+    public bool TryLookup(in FlowKey key, in CtProbe probe, out CtFlow flow)
+    {
+        uint candidates = CandidateMask(probe.First, probe.Tag) | (CandidateMask(probe.Second, probe.Tag) << EntriesPerBucket);
+        if (candidates == 0)
+        {
+            flow = default;
+            return false;
+        }
+        return FindAmong(candidates, probe.First, probe.Second, in key, probe.Tag, out flow);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool FindInBucket(int bucket, in FlowKey key, int tag, out CtFlow flow)
+    private bool FindAmong(uint candidates, int first, int second, in FlowKey key, int tag, out CtFlow flow)
     {
-        int start = bucket * EntriesPerBucket;
-        for (int i = start; i < start + EntriesPerBucket; i++)
+        do
         {
+            int bit = BitOperations.TrailingZeroCount(candidates);
+            candidates &= candidates - 1;
+            int i = bit < EntriesPerBucket ? first * EntriesPerBucket + bit : second * EntriesPerBucket + bit - EntriesPerBucket;
             int state = Volatile.Read(ref StateAt(i));
             if ((state & CtSlot.StatusMask) != CtSlot.Valid || (state >>> CtSlot.TagShift) != tag)
                 continue;
@@ -146,6 +188,7 @@ public sealed class CtTable
             flow = new CtFlow(this, i, state, direction, partnerIndex, partnerState);
             return true;
         }
+        while (candidates != 0);
         flow = default;
         return false;
     }
@@ -254,27 +297,23 @@ public sealed class CtTable
     private int Claim(in CtProbe probe)
     {
         int first = probe.First, second = probe.Second;
-        if (FreeSlots(second) > FreeSlots(first))
-            (first, second) = (second, first);
-        int index = ClaimIn(first, probe.Tag);
-        return index >= 0 ? index : ClaimIn(second, probe.Tag);
-    }
-
-    private int FreeSlots(int bucket)
-    {
-        int free = 0;
-        int start = bucket * EntriesPerBucket;
-        for (int i = start; i < start + EntriesPerBucket; i++)
-            if ((Volatile.Read(ref StateAt(i)) & CtSlot.StatusMask) == CtSlot.Empty)
-                free++;
-        return free;
-    }
-
-    private int ClaimIn(int bucket, int tag)
-    {
-        int start = bucket * EntriesPerBucket;
-        for (int i = start; i < start + EntriesPerBucket; i++)
+        uint firstEmpty = EmptyMask(first), secondEmpty = EmptyMask(second);
+        if (BitOperations.PopCount(secondEmpty) > BitOperations.PopCount(firstEmpty))
         {
+            (first, second) = (second, first);
+            (firstEmpty, secondEmpty) = (secondEmpty, firstEmpty);
+        }
+        int index = ClaimIn(first, firstEmpty, probe.Tag);
+        return index >= 0 ? index : ClaimIn(second, secondEmpty, probe.Tag);
+    }
+
+    /// <summary>Claims one of the slots <paramref name="empty"/> marks (as seen a moment ago; each
+    /// is re-checked by its CAS), lowest first. −1 when another thread took them all.</summary>
+    private int ClaimIn(int bucket, uint empty, int tag)
+    {
+        for (; empty != 0; empty &= empty - 1)
+        {
+            int i = bucket * EntriesPerBucket + BitOperations.TrailingZeroCount(empty);
             ref int state = ref StateAt(i);
             int seen = Volatile.Read(ref state);
             if ((seen & CtSlot.StatusMask) != CtSlot.Empty)
@@ -497,8 +536,8 @@ public sealed class CtTable
     public int CountEntries()
     {
         int count = 0;
-        for (int i = 0; i < _states.Length; i++)
-            if ((Volatile.Read(ref _states[i]) & CtSlot.StatusMask) == CtSlot.Valid)
+        for (int i = 0; i < Capacity; i++)
+            if ((Volatile.Read(ref StateAt(i)) & CtSlot.StatusMask) == CtSlot.Valid)
                 count++;
         return count;
     }
