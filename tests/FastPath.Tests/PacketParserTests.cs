@@ -119,6 +119,22 @@ public class PacketParserTests
         }
     }
 
+    [Theory]
+    [InlineData(false, FrameSpec.Tcp)]
+    [InlineData(false, FrameSpec.Udp)]
+    [InlineData(true, FrameSpec.Tcp)]
+    [InlineData(true, FrameSpec.Udp)]
+    public void The_parsed_packet_is_its_own_flow_key_with_zero_padding(bool v6, byte protocol)
+    {
+        FrameSpec spec = (v6 ? V6Tcp : V4Tcp) with { Protocol = protocol, SourcePort = 40123, DestinationPort = 8080, TcpFlags = TcpFlags.Ack };
+        Assert.Equal(DropReason.None, PacketParser.Parse(spec.Build(), out ParsedPacket packet));
+        var expected = new Conntrack.FlowKey(in packet.Source, in packet.Destination, packet.SourcePortRaw, packet.DestinationPortRaw, packet.Protocol);
+        Assert.Equal(expected, packet.Key); // FlowKey equality compares all 40 bytes, padding included
+        Assert.Equal(expected.Hash64(7), packet.Key.Hash64(7));
+        Assert.Equal(NetAddress.Parse(spec.Source), packet.Key.Source);
+        Assert.Equal(BinaryPrimitives.ReverseEndianness((ushort)40123), packet.Key.SourcePortRaw);
+    }
+
     [Fact]
     public void IPv4_options_move_the_L4_offset_and_fields_are_read_behind_them()
     {

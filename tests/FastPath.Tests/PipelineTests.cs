@@ -221,6 +221,44 @@ public class PipelineTests
     }
 
     [Fact]
+    public void A_changed_next_hop_table_is_followed_by_established_flows_and_by_a_new_snapshot_reusing_a_backend_id()
+    {
+        var rig = new PipelineRig();
+        var snapshot = BuildSnapshot(1, AllSlots(2));
+        rig.Run(snapshot, ToVip().Build(), ClientSlot);
+        byte[] first = ToVip(flags: TcpFlags.Ack).Build();
+        AssertForwarded(rig.Run(snapshot, first, ClientSlot), BackendSlot, first);
+        Assert.Equal(Backend2Mac, FrameView.Of(first).DestinationMac);
+
+        // The resolver publishes a new table: Backend2 moved to another MAC and device.
+        var moved = MacAddress.Parse("02:00:00:00:00:c2");
+        rig.NextHops = new NextHopTable(new Dictionary<NetAddress, NextHop.NextHop>
+        {
+            [Backend1] = new(BackendSlot, OurBackendSideMac, Backend1Mac),
+            [Backend2] = new(ClientSlot, OurClientSideMac, moved),
+        });
+        byte[] second = ToVip(flags: TcpFlags.Ack).Build();
+        AssertForwarded(rig.Run(snapshot, second, ClientSlot), ClientSlot, second);
+        Assert.Equal(moved, FrameView.Of(second).DestinationMac);
+
+        // Same next-hop table, new snapshot: id 2 now names Backend1, so a new flow through id 2
+        // must use Backend1's hop, not the one cached for id 2 under the old snapshot.
+        var swapped = ForwardingSnapshotWithIds(2, Backend1);
+        byte[] third = ToVip(clientPort: 40001).Build();
+        AssertForwarded(rig.Run(swapped, third, ClientSlot), BackendSlot, third);
+        Assert.Equal(Backend1, FrameView.Of(third).Destination);
+        Assert.Equal(Backend1Mac, FrameView.Of(third).DestinationMac);
+    }
+
+    private static ForwardingSnapshot ForwardingSnapshotWithIds(uint id, NetAddress address)
+    {
+        var builder = new ForwardingSnapshotBuilder(MaglevParameters.Default);
+        builder.AddBackend(id, address, 8080, L4Protocol.Tcp, clusterId: 1);
+        builder.AddFrontend(Vip4, 80, L4Protocol.Tcp, "default", "web", AllSlots(id));
+        return builder.Build(2);
+    }
+
+    [Fact]
     public void Full_conntrack_drops_new_flows_as_ct_full_while_existing_flows_keep_working()
     {
         var rig = new PipelineRig(ctCapacity: 16);

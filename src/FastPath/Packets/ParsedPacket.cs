@@ -1,5 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using FastPath.Addressing;
+using FastPath.Conntrack;
 
 namespace FastPath.Packets;
 
@@ -8,26 +11,43 @@ namespace FastPath.Packets;
 /// fields. A plain struct filled in place, so parsing never allocates.
 /// Ports are "raw": the two wire bytes read as a little-endian ushort, i.e. still network
 /// order in memory — the form BPF map keys and the Maglev lookup hash use.
+///
+/// Bytes 0–39 are laid out exactly as <see cref="FlowKey"/> (addresses, ports, protocol, three
+/// zero bytes), so <see cref="Key"/> is the packet's ct key in place. Building a separate key
+/// copied the two addresses through a temporary the JIT then re-read as one 32-byte load: a
+/// store-forwarding stall on every packet.
 /// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 56)]
 public struct ParsedPacket
 {
-    /// <summary>Start of the IP header (14, or 18 behind one VLAN tag).</summary>
-    public int L3Offset;
-    /// <summary>Start of the TCP/UDP header (after IPv4 options or IPv6 extension headers).</summary>
-    public int L4Offset;
-    /// <summary>End of the IP packet; the frame may carry Ethernet padding beyond it.</summary>
-    public int IpEnd;
-    public bool IsV6;
+    [FieldOffset(0)] public NetAddress Source;
+    [FieldOffset(16)] public NetAddress Destination;
+    [FieldOffset(32)] public ushort SourcePortRaw;
+    [FieldOffset(34)] public ushort DestinationPortRaw;
     /// <summary>L4 protocol number (6 TCP, 17 UDP).</summary>
-    public byte Protocol;
+    [FieldOffset(36)] public byte Protocol;
+    // Bytes 37–39: FlowKey's padding, always zero.
+
+    /// <summary>Start of the IP header (14, or 18 behind one VLAN tag).</summary>
+    [FieldOffset(40)] public int L3Offset;
+    /// <summary>Start of the TCP/UDP header (after IPv4 options or IPv6 extension headers).</summary>
+    [FieldOffset(44)] public int L4Offset;
+    /// <summary>End of the IP packet; the frame may carry Ethernet padding beyond it.</summary>
+    [FieldOffset(48)] public int IpEnd;
+    [FieldOffset(52)] public bool IsV6;
     /// <summary>TCP flag byte (0 for UDP).</summary>
-    public byte TcpFlags;
+    [FieldOffset(53)] public byte TcpFlags;
     /// <summary>UDP only: the checksum field was 0 (IPv4 "no checksum"); NAT must leave it 0.</summary>
-    public bool UdpChecksumAbsent;
-    public NetAddress Source;
-    public NetAddress Destination;
-    public ushort SourcePortRaw;
-    public ushort DestinationPortRaw;
+    [FieldOffset(54)] public bool UdpChecksumAbsent;
+
+    /// <summary>The flow key of the packet as received (source → destination). Aliases this
+    /// packet's fields: read it before a rewrite changes them.</summary>
+    [UnscopedRef]
+    public readonly ref readonly FlowKey Key
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref Unsafe.As<ParsedPacket, FlowKey>(ref Unsafe.AsRef(in this));
+    }
 
     /// <summary>Offset of the L4 checksum field.</summary>
     public readonly int L4ChecksumOffset

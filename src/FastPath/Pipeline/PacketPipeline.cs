@@ -60,6 +60,19 @@ public sealed class PacketPipeline
     private TrafficCount[] _frontendTraffic = [];
     private TrafficCount[] _backendTraffic = [];
 
+    /// <summary>A backend's next hop as found in the next-hop table of <see cref="Generation"/>.</summary>
+    private struct CachedHop
+    {
+        public int Generation;
+        public NextHop.NextHop Hop;
+    }
+
+    // Next hop per backend id, so a packet reads one array slot instead of hashing the backend's
+    // address into the next-hop table. Valid while its generation is current: the generation
+    // moves whenever the snapshot (ids may name other addresses) or the next-hop table changes.
+    private CachedHop[] _hops = [];
+    private int _hopGeneration = 1;
+
     // Per-batch view, read once in BeginBatch.
     private ForwardingSnapshot _snapshot = null!;
     private NextHopTable _nextHops = null!;
@@ -108,6 +121,8 @@ public sealed class PacketPipeline
     /// <summary>Fixes the snapshot, next-hop table and clock for the frames of one batch. Must precede <see cref="Process"/>.</summary>
     public void BeginBatch(ForwardingSnapshot snapshot, NextHopTable nextHops, long nowMs)
     {
+        if (!ReferenceEquals(snapshot, _snapshot) || !ReferenceEquals(nextHops, _nextHops))
+            NewHopGeneration(snapshot);
         _snapshot = snapshot;
         _nextHops = nextHops;
         _nowMs = nowMs;
@@ -116,6 +131,42 @@ public sealed class PacketPipeline
         _policyRevision = snapshot.PolicyRevisionTag;
         if (snapshot.FrontendIdLimit > _frontendTraffic.Length || snapshot.BackendIdLimit > _backendTraffic.Length)
             GrowTrafficCounters(snapshot);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void NewHopGeneration(ForwardingSnapshot snapshot)
+    {
+        _hopGeneration++;
+        if (snapshot.BackendIdLimit > _hops.Length)
+            _hops = new CachedHop[Math.Max(snapshot.BackendIdLimit + snapshot.BackendIdLimit / 2, TrafficCounterMinLength)];
+    }
+
+    /// <summary>The next hop toward a backend: from the per-backend cache, else from the next-hop table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryGetHop(uint backendId, in NetAddress address, out NextHop.NextHop hop)
+    {
+        CachedHop[] hops = _hops;
+        if (backendId < (uint)hops.Length)
+        {
+            ref CachedHop cached = ref hops[backendId];
+            if (cached.Generation == _hopGeneration)
+            {
+                hop = cached.Hop;
+                return true;
+            }
+            return FillHop(ref cached, in address, out hop);
+        }
+        return _nextHops.TryGet(in address, out hop);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool FillHop(ref CachedHop cached, in NetAddress address, out NextHop.NextHop hop)
+    {
+        if (!_nextHops.TryGet(in address, out hop))
+            return false; // not resolved yet: ask again next packet
+        cached.Hop = hop;
+        cached.Generation = _hopGeneration;
+        return true;
     }
 
     /// <summary>A snapshot brought ids beyond the counter arrays: copy them into larger ones (with
@@ -172,7 +223,7 @@ public sealed class PacketPipeline
         if (reason != DropReason.None)
             return DropUnparsed(reason);
 
-        var key = new FlowKey(in packet.Source, in packet.Destination, packet.SourcePortRaw, packet.DestinationPortRaw, packet.Protocol);
+        ref readonly FlowKey key = ref packet.Key;
         CtProbe probe = _ct.Probe(in key);
         if (_ct.TryLookup(in key, in probe, out CtFlow flow))
             return flow.IsReply ? ForwardReply(frame, ref packet, in flow) : ForwardExisting(frame, ref packet, in flow);
@@ -201,7 +252,7 @@ public sealed class PacketPipeline
         }
         if (!_ct.Touch(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
             return DropFlowPacket(DropReason.NoFlow, in packet, in flow);
-        if (!_nextHops.TryGet(in backend.Address, out NextHop.NextHop hop))
+        if (!TryGetHop(backendId, in backend.Address, out NextHop.NextHop hop))
             return MissingNeighbour(in backend.Address, in packet, in flow);
 
         NatRewriter.RewriteDestination(frame, ref packet, in backend.Address, backend.PortRaw);
@@ -285,7 +336,7 @@ public sealed class PacketPipeline
             return DropNewFlow(DropReason.PolicyDenied, in packet, frontend, backendId, in outcome);
         if (_pendingCount == _pendingReplyKeys.Length)
             return DropNewFlow(DropReason.FlowBacklogFull, in packet, frontend, backendId, in outcome);
-        if (!_nextHops.TryGet(in backend.Address, out NextHop.NextHop hop))
+        if (!TryGetHop(backendId, in backend.Address, out NextHop.NextHop hop))
         {
             NoteWantedNeighbour(in backend.Address);
             return DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
