@@ -119,6 +119,47 @@ public class PacketParserTests
         }
     }
 
+    [Fact]
+    public void The_IPv4_fast_path_gives_the_general_parser_s_result_for_every_frame()
+    {
+        var random = new Random(20261122);
+        FrameSpec[] shapes =
+        [
+            V4Tcp, V4Udp, V4Tcp with { TcpOptionWords = 3 }, V4Udp with { PayloadLength = 0 },
+            V4Tcp with { IPv4Options = [1, 1, 1, 0] }, V4Tcp with { VlanId = 5 }, V6Tcp, V6Udp,
+        ];
+        int fastPathFrames = 0;
+        foreach (var (_, frame, _) in Cases.Select(c => ((string)c[0], (byte[])c[1], (DropReason)c[2])))
+            AssertSameParse(frame, ref fastPathFrames);
+        for (int i = 0; i < 20_000; i++)
+        {
+            byte[] frame = shapes[random.Next(shapes.Length)].Build();
+            // Corrupt one to three bytes of the headers (ethertype .. TCP flags), sometimes truncate.
+            for (int k = random.Next(4); k > 0; k--)
+                frame[random.Next(12, Math.Min(frame.Length, 60))] = (byte)random.Next(256);
+            if (random.Next(4) == 0)
+                frame = frame[..random.Next(frame.Length + 1)];
+            AssertSameParse(frame, ref fastPathFrames);
+        }
+        Assert.True(fastPathFrames > 5_000, $"only {fastPathFrames} frames took the fast path");
+    }
+
+    private static void AssertSameParse(byte[] frame, ref int fastPathFrames)
+    {
+        DropReason general = PacketParser.ParseAny(frame, out ParsedPacket expected);
+        DropReason actual = PacketParser.Parse(frame, out ParsedPacket packet);
+        Assert.Equal(general, actual);
+        if (general != DropReason.None)
+            return;
+        string frameHex = Convert.ToHexString(frame);
+        Assert.True(expected.Key.Equals(packet.Key), $"key differs for {frameHex}");
+        Assert.True((expected.L3Offset, expected.L4Offset, expected.IpEnd, expected.IsV6, expected.TcpFlags, expected.UdpChecksumAbsent)
+            == (packet.L3Offset, packet.L4Offset, packet.IpEnd, packet.IsV6, packet.TcpFlags, packet.UdpChecksumAbsent),
+            $"fields differ for {frameHex}");
+        if (!packet.IsV6 && packet.L3Offset == 14 && packet.L4Offset == 34)
+            fastPathFrames++;
+    }
+
     [Theory]
     [InlineData(false, FrameSpec.Tcp)]
     [InlineData(false, FrameSpec.Udp)]

@@ -26,7 +26,9 @@ public struct ParsedPacket
     [FieldOffset(34)] public ushort DestinationPortRaw;
     /// <summary>L4 protocol number (6 TCP, 17 UDP).</summary>
     [FieldOffset(36)] public byte Protocol;
-    // Bytes 37–39: FlowKey's padding, always zero.
+    // Bytes 37–39: FlowKey's padding, always zero. The parser's fast path writes the protocol and
+    // the padding as one word instead of zeroing the whole struct first.
+    [FieldOffset(36)] internal uint ProtocolAndPadding;
 
     /// <summary>Start of the IP header (14, or 18 behind one VLAN tag).</summary>
     [FieldOffset(40)] public int L3Offset;

@@ -16,6 +16,8 @@ internal static class WireConstants
     public const ushort EtherTypeVlan = 0x8100;
     /// <summary>IEEE 802.1ad service tag (outer tag of QinQ).</summary>
     public const ushort EtherTypeQinQ = 0x88A8;
+    /// <summary>IPv4's ethertype as its two wire bytes read little-endian (08 00).</summary>
+    public const ushort EtherTypeIPv4Raw = 0x0008;
 
     public const int IPv4MinHeaderBytes = 20;
     public const int IPv4TotalLengthOffset = 2;
@@ -28,6 +30,10 @@ internal static class WireConstants
     public const ushort IPv4MoreFragments = 0x2000;
     /// <summary>Fragment offset bits (units of 8 bytes) in the same word.</summary>
     public const ushort IPv4FragmentOffsetMask = 0x1FFF;
+    /// <summary>More-fragments and fragment-offset bits of the same word read raw (little-endian).</summary>
+    public const ushort IPv4FragmentBitsRaw = 0xFF3F;
+    /// <summary>Version 4, header length 5 words: an IPv4 header without options.</summary>
+    public const byte IPv4VersionIhlNoOptions = 0x45;
 
     public const int IPv6HeaderBytes = 40;
     public const int IPv6PayloadLengthOffset = 4;
