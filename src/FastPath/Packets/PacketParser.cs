@@ -89,9 +89,8 @@ public static class PacketParser
 
         packet.Source = NetAddress.FromV4Raw(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref f, L3 + IPv4SourceOffset)));
         packet.Destination = NetAddress.FromV4Raw(Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref f, L3 + IPv4DestinationOffset)));
-        packet.SourcePortRaw = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref f, L4 + SourcePortOffset));
-        packet.DestinationPortRaw = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref f, L4 + DestinationPortOffset));
-        packet.ProtocolAndPadding = protocol;
+        // Source and destination port are the L4 header's first four bytes, in the key's order.
+        packet.PortsAndProtocol = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref f, L4 + SourcePortOffset)) | (ulong)protocol << 32;
         packet.L3Offset = L3;
         packet.L4Offset = L4;
         packet.IpEnd = L3 + totalLength;

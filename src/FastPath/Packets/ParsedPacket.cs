@@ -26,9 +26,12 @@ public struct ParsedPacket
     [FieldOffset(34)] public ushort DestinationPortRaw;
     /// <summary>L4 protocol number (6 TCP, 17 UDP).</summary>
     [FieldOffset(36)] public byte Protocol;
-    // Bytes 37–39: FlowKey's padding, always zero. The parser's fast path writes the protocol and
-    // the padding as one word instead of zeroing the whole struct first.
-    [FieldOffset(36)] internal uint ProtocolAndPadding;
+    // Bytes 37–39: FlowKey's padding, always zero.
+    /// <summary>Bytes 32–39 as one word — both ports, the protocol and the padding — which the
+    /// parser's fast path writes with one store: the flow hash reads them as one 8-byte word right
+    /// after parsing, and a load spanning several smaller pending stores cannot be forwarded from
+    /// them (it waits until they reach the cache).</summary>
+    [FieldOffset(32)] internal ulong PortsAndProtocol;
 
     /// <summary>Start of the IP header (14, or 18 behind one VLAN tag).</summary>
     [FieldOffset(40)] public int L3Offset;
