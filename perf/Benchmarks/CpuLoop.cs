@@ -10,7 +10,8 @@ namespace FastPath.Benchmarks;
 /// other jobs (load average far above the core count) wall-clock means measure the neighbours;
 /// thread CPU time only counts the time this thread actually ran (cache interference from the
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
-/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, maglev).
+/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, maglev);
+/// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases.
 /// </summary>
 internal static class CpuLoop
 {
@@ -40,7 +41,8 @@ internal static class CpuLoop
             Spin(args[0], int.Parse(args[1]));
             return;
         }
-        foreach (bool policy in new[] { false, true })
+        bool maglevOnly = args.Length == 1 && args[0] == "maglev-only";
+        foreach (bool policy in maglevOnly ? [] : new[] { false, true })
         {
             var bench = new PipelineBenchmarks { Policy = policy };
             bench.Setup();
