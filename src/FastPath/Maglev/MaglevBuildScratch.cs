@@ -24,7 +24,7 @@ internal sealed class MaglevBuildScratch
     public int[] NextSlot = [];   // next permutation entry to try: offset + j*skip mod M
     public int[] Skip = [];
     public int[] Offset = [];
-    public int[] SkipInverse = [];  // skip⁻¹ mod M, 0 until needed by the tail phase
+    public int[] SkipInverse = [];  // skip⁻¹ mod M, computed when the tail phase starts
     public double[] FreeSlots = []; // tail phase: free slots (as doubles for the vector kernels)
     public int[] Multiples = [];    // block probe: per backend k·skip mod M (MaglevBlockProbe.RowInts each)
     public uint[] Ids = [];

@@ -4,7 +4,7 @@ namespace FastPath.Maglev;
 /// tests build with each and compare, so the vector paths stay pinned to the scalar one.</summary>
 internal enum MaglevKernels
 {
-    /// <summary>Vector kernels where the CPU has them (AVX2 block probe, AVX-512/AVX tail), else scalar.</summary>
+    /// <summary>Vector kernels where the CPU has them (AVX2 block probe; AVX-512, else AVX2 + FMA, tail), else scalar.</summary>
     Best,
 
     /// <summary>Scalar walk and scalar tail only.</summary>

@@ -19,10 +19,19 @@ namespace FastPath.Maglev;
 /// rounding (and therefore the table) matches.
 ///
 /// Unlike Cilium, the permutation is never materialised (N·M u64 entries): each backend keeps its
-/// next position and steps it by skip, giving the same sequence in O(N) memory; occupancy is an
-/// M-bit bitmap; and the last ~√M/2 free slots are assigned by computing where each lies in the
-/// backend's permutation instead of walking to it. MaglevReferenceEquivalenceTests and the
-/// Cilium-pinned tables check that none of this changes the result.
+/// next position and steps it by skip, giving the same sequence in O(N) memory, and occupancy is
+/// an M-bit bitmap (8 KiB at M = 65521, L1-resident). The fill runs in three phases that each
+/// give exactly the slot the walk would: up to a quarter full, the plain walk (first probes
+/// nearly always free, branches predictable); then <see cref="MaglevBlockProbe"/>, which tests a
+/// backend's next 8 (from three quarters full, 16) permutation positions at once with AVX2
+/// gathers and takes the first free one, so a placement costs no mispredicted walk exit; and for
+/// the last ~√M free slots <see cref="MaglevTailFill"/>, which computes where each free slot lies
+/// in the backend's permutation (skip⁻¹ mod M, vectorised in double precision) instead of
+/// walking ~M/free probes. Without AVX2 the walk runs up to the tail and the tail is scalar.
+/// Equal weights skip the weighted-turn arithmetic (they never skip a turn, see
+/// <see cref="WeightedTurns.TryCreate"/>). MaglevReferenceEquivalenceTests (vector and scalar
+/// kernels against a naive transcription) and the Cilium-pinned tables check that none of this
+/// changes the result.
 /// Weight-0 backends (Cilium: maintenance, no new flows) are left out before anything else.
 /// Thread-safe: each build rents its own scratch buffers; a warm rebuild allocates nothing.
 /// </summary>
@@ -30,8 +39,10 @@ public static class MaglevTableBuilder
 {
     /// <summary>Slot value meaning "no backend" (SPEC: zero means none); also the build's empty marker.</summary>
     public const uint NoBackend = 0;
-    /// <summary>Occupied fraction up to which the plain walk places slots when the block probe is available.</summary>
-    internal static double WalkToFraction = 0.5;
+
+    /// <summary>Occupied fraction up to which the plain walk places slots when the block probe is
+    /// available: below it a first probe is free ≥ 3 times in 4 and the walk is the cheaper loop.</summary>
+    private const double WalkToFraction = 0.25;
 
     /// <summary>Builds into a new array of <see cref="MaglevParameters.TableSize"/> slots.</summary>
     public static uint[] Build(ReadOnlySpan<MaglevBackend> backends, MaglevParameters parameters)
@@ -107,7 +118,6 @@ public static class MaglevTableBuilder
             (ulong h1, ulong h2) = MurmurHash3.Hash128(text, parameters.PermutationSeed);
             s.NextSlot[i] = (int)(h1 % (ulong)m);
             s.Offset[i] = s.NextSlot[i];
-            s.SkipInverse[i] = 0;
             s.Skip[i] = (int)(h2 % (ulong)(m - 1)) + 1;
             s.Ids[i] = s.InputIds[input];
             s.Weights[i] = s.InputWeights[input];
@@ -147,9 +157,6 @@ public static class MaglevTableBuilder
         where TTurns : struct, IMaglevTurns
     {
         int m = table.Length;
-        int[] nextSlot = s.NextSlot;
-        int[] skip = s.Skip;
-        uint[] ids = s.Ids;
         Span<ulong> occupied = s.Occupancy(m);
         int turn = 0; // n % N, kept incrementally
 
@@ -159,28 +166,41 @@ public static class MaglevTableBuilder
         // permutation directly (same result, see MaglevTailFill).
         int tailFrom = m - MaglevTailFill.FreeSlotsAtStart(m, kernels);
         // Early on nearly every first probe hits a free slot: the plain walk is short and its
-        // exit predictable. From half full the block probe takes over (see MaglevBlockProbe).
+        // exit predictable. From a quarter full the block probe takes over (see MaglevBlockProbe).
         int walkTo = blocks ? Math.Min((int)(m * WalkToFraction), tailFrom) : tailFrom;
-        // slot < m always and the bitmap holds ⌈m/64⌉ words: the probes need no bounds checks.
-        ref ulong bits = ref MemoryMarshal.GetReference(occupied);
-        for (int n = 0; n < walkTo; n++)
-        {
-            int i = turns.Next(ref turn, n);
-            // Walk this backend's permutation to its next free slot. Occupancy is probed in a
-            // bitmap (M bits: 8 KiB at M = 65521, L1-resident) rather than in the table; the walk
-            // positions do not depend on the loads, so the CPU runs ahead across probes.
-            int slot = nextSlot[i];
-            int step = skip[i];
-            while ((Unsafe.Add(ref bits, slot >> 6) & (1UL << slot)) != 0)
-                slot = Advance(slot, step, m);
-            Unsafe.Add(ref bits, slot >> 6) |= 1UL << slot;
-            table[slot] = ids[i];
-            nextSlot[i] = Advance(slot, step, m);
-        }
+        Walk(s, turns, ref turn, walkTo, occupied, table);
         if (blocks)
             MaglevBlockProbe.Fill(s, count, turns, ref turn, walkTo, tailFrom, occupied, table);
 
         MaglevTailFill.Fill(s, turns, turn, tailFrom, occupied, table, kernels);
+    }
+
+    /// <summary>Places slots 0 ≤ n &lt; <paramref name="to"/> by walking each backend's permutation to
+    /// its next free slot. Occupancy is probed in a bitmap (M bits: 8 KiB at M = 65521, L1-resident)
+    /// rather than in the table; the walk positions do not depend on the loads, so the CPU runs
+    /// ahead across probes.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own frame in profiles
+    private static unsafe void Walk<TTurns>(MaglevBuildScratch s, TTurns turns, ref int turn, int to, Span<ulong> occupied,
+        Span<uint> table) where TTurns : struct, IMaglevTurns
+    {
+        int m = table.Length;
+        // slot < M and i < N always: pointers, so no bounds checks in the loop.
+        fixed (ulong* bits = occupied)
+        fixed (int* nextSlot = s.NextSlot, skip = s.Skip)
+        fixed (uint* ids = s.Ids, slots = table)
+        {
+            for (int n = 0; n < to; n++)
+            {
+                int i = turns.Next(ref turn, n);
+                int slot = nextSlot[i];
+                int step = skip[i];
+                while ((bits[slot >> 6] & (1UL << slot)) != 0)
+                    slot = Advance(slot, step, m);
+                bits[slot >> 6] |= 1UL << slot;
+                slots[slot] = ids[i];
+                nextSlot[i] = Advance(slot, step, m);
+            }
+        }
     }
 
     /// <summary>(slot + step) mod m for slot, step &lt; m, without a branch: whether a step wraps is

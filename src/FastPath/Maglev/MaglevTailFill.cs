@@ -25,29 +25,29 @@ internal static class MaglevTailFill
     private const double Nudge = 1.0 / (1 << 20);
 
     /// <summary>Free slots left when the tail phase starts: where a walk's expected cost
-    /// (M/free probes) meets a scan of the free list. The vector scan costs about a cycle per
-    /// eight free slots, so it starts several times earlier than the scalar one.</summary>
+    /// (M/free probes) meets a scan of the free list. Measured at M = 65521: √M for the vector
+    /// scan (0.5·√M and 1·√M tie, 2–4·√M are 2–8 % slower overall), √M/2 for the scalar one.</summary>
     public static int FreeSlotsAtStart(int m, MaglevKernels kernels) =>
         UsesVector(kernels) ? (int)(Math.Sqrt(m) * VectorStartPerRootM) : (int)Math.Sqrt(m) / 2;
 
-    internal static double VectorStartPerRootM = 2.0;
+    private const double VectorStartPerRootM = 1.0;
 
     private static bool UsesVector(MaglevKernels kernels) =>
         kernels == MaglevKernels.Best && (Avx512F.IsSupported || (Avx2.IsSupported && Fma.IsSupported));
 
     /// <summary>Places slots <paramref name="from"/> ≤ n &lt; M.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own frame in profiles
     public static void Fill<TTurns>(MaglevBuildScratch s, TTurns turns, int turn, int from, ReadOnlySpan<ulong> occupied,
         Span<uint> table, MaglevKernels kernels) where TTurns : struct, IMaglevTurns
     {
         int m = table.Length;
         double[] free = CollectFreeSlots(occupied, m, s, out int freeCount);
+        InvertSkips(s, turns.Count, m);
         bool vector = UsesVector(kernels);
         for (int n = from; n < m; n++)
         {
             int i = turns.Next(ref turn, n);
             int inverse = s.SkipInverse[i];
-            if (inverse == 0)
-                s.SkipInverse[i] = inverse = ModInverse(s.Skip[i], m);
             int offset = s.Offset[i];
             int best = !vector ? FirstInPermutationScalar(free, freeCount, offset, inverse, m)
                 : Avx512F.IsSupported ? FirstInPermutation512(free, freeCount, offset, inverse, m)
@@ -114,19 +114,38 @@ internal static class MaglevTailFill
         var lane = Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
         var eight = Vector512.Create(8.0);
         var best = Vector512.Create(double.PositiveInfinity);
+        // Two independent minima so the loop is not bound by one chain of MinPD latencies.
+        var best2 = best;
+        var lane2 = lane + eight;
+        var sixteen = eight + eight;
         ref double x = ref free[0];
-        for (int k = 0; k < freeCount; k += 8)
+        int k = 0;
+        for (; k + 8 < freeCount; k += 16)
         {
-            var product = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)k), inv, shift);
-            var quotient = Vector512.Floor(Avx512F.FusedMultiplyAdd(product, reciprocal, nudge));
-            var index = Avx512F.FusedMultiplyAdd(quotient, minusM, product);
-            best = Avx512F.Min(Avx512F.FusedMultiplyAdd(index, scale, lane), best); // NaN key → best
-            lane += eight;
+            best = Avx512F.Min(Key512(Vector512.LoadUnsafe(ref x, (nuint)k), inv, shift, reciprocal, nudge, minusM, scale, lane), best);
+            best2 = Avx512F.Min(Key512(Vector512.LoadUnsafe(ref x, (nuint)k + 8), inv, shift, reciprocal, nudge, minusM, scale, lane2), best2);
+            lane += sixteen;
+            lane2 += sixteen;
         }
+        if (k < freeCount)
+            best = Avx512F.Min(Key512(Vector512.LoadUnsafe(ref x, (nuint)k), inv, shift, reciprocal, nudge, minusM, scale, lane), best);
+        best = Avx512F.Min(best, best2);
         var half = Avx.Min(best.GetLower(), best.GetUpper());
         var quarter = Sse2.Min(half.GetLower(), half.GetUpper());
         double key = Math.Min(quarter.ToScalar(), quarter.GetElement(1));
         return (int)((long)key & ((1 << IndexBits) - 1));
+    }
+
+    /// <summary>Per lane: the free slot's permutation index j·2^20 + its free-list index (NaN stays NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Key512(Vector512<double> x, Vector512<double> inv, Vector512<double> shift,
+        Vector512<double> reciprocal, Vector512<double> nudge, Vector512<double> minusM, Vector512<double> scale,
+        Vector512<double> lane)
+    {
+        var product = Avx512F.FusedMultiplyAdd(x, inv, shift);
+        var quotient = Vector512.Floor(Avx512F.FusedMultiplyAdd(product, reciprocal, nudge));
+        var index = Avx512F.FusedMultiplyAdd(quotient, minusM, product);
+        return Avx512F.FusedMultiplyAdd(index, scale, lane);
     }
 
     private static int FirstInPermutation256(double[] free, int freeCount, int offset, int inverse, int m)
@@ -152,6 +171,45 @@ internal static class MaglevTailFill
         var half = Sse2.Min(best.GetLower(), best.GetUpper());
         double key = Math.Min(half.ToScalar(), half.GetElement(1));
         return (int)((long)key & ((1 << IndexBits) - 1));
+    }
+
+    /// <summary>
+    /// SkipInverse[i] = Skip[i]⁻¹ mod M for every backend, with one modular inversion instead of
+    /// one per backend (Montgomery's batch trick: invert the product of all skips, then peel
+    /// each factor off). A Euclidean inversion costs ~10 divisions; this costs three modular
+    /// multiplications per backend.
+    /// </summary>
+    private static void InvertSkips(MaglevBuildScratch s, int count, int m)
+    {
+        int[] skip = s.Skip;
+        int[] inverse = s.SkipInverse;
+        var mod = new BarrettModulus((uint)m);
+        // inverse[k] = skip[0]·…·skip[k] first (prefix products), then overwritten from the back.
+        uint product = 1;
+        for (int k = 0; k < count; k++)
+            inverse[k] = (int)(product = mod.Multiply(product, (uint)skip[k]));
+        uint rest = (uint)ModInverse((int)product, m); // (skip[0]·…·skip[k])⁻¹ at step k
+        for (int k = count - 1; k > 0; k--)
+        {
+            inverse[k] = (int)mod.Multiply(rest, (uint)inverse[k - 1]);
+            rest = mod.Multiply(rest, (uint)skip[k]);
+        }
+        inverse[0] = (int)rest;
+    }
+
+    /// <summary>a·b mod m for a, b &lt; m &lt; 2^17 without a division: Barrett reduction with
+    /// ⌊2^64/m⌋, whose quotient estimate is at most one short.</summary>
+    private readonly struct BarrettModulus(uint m)
+    {
+        private readonly ulong _factor = ulong.MaxValue / m;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public uint Multiply(uint a, uint b)
+        {
+            ulong x = (ulong)a * b;
+            ulong r = x - Math.BigMul(x, _factor, out _) * m;
+            return (uint)(r >= m ? r - m : r);
+        }
     }
 
     /// <summary>x with value·x ≡ 1 (mod prime m), by the extended Euclidean algorithm.</summary>

@@ -10,11 +10,16 @@ internal interface IMaglevTurns
     /// <summary>The backend (sorted rank) that places slot <paramref name="n"/>;
     /// <paramref name="turn"/> is n % N, kept in the caller's register and advanced here.</summary>
     int Next(ref int turn, int n);
+
+    /// <summary>N, the number of backends taking turns.</summary>
+    int Count { get; }
 }
 
 /// <summary>n % N.</summary>
 internal readonly struct RoundRobinTurns(int count) : IMaglevTurns
 {
+    public int Count => count;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Next(ref int turn, int n)
     {
@@ -32,6 +37,8 @@ internal readonly struct WeightedTurns : IMaglevTurns
     private readonly double[] _counters;
     private readonly int _count;
     private readonly double _weightSum;
+
+    public int Count => _count;
 
     private WeightedTurns(ushort[] weights, double[] counters, int count, ulong weightSum)
     {
