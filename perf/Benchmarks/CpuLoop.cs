@@ -10,7 +10,9 @@ namespace FastPath.Benchmarks;
 /// other jobs (load average far above the core count) wall-clock means measure the neighbours;
 /// thread CPU time only counts the time this thread actually ran (cache interference from the
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
-/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, maglev).
+/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, maglev);
+/// <c>--cpu-loop maglev 30 16381 100</c> spins one Maglev build case (default M=65521, N=1000);
+/// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases.
 /// </summary>
 internal static class CpuLoop
 {
@@ -45,10 +47,11 @@ internal static class CpuLoop
         }
         if (args.Length >= 2)
         {
-            Spin(args[0], int.Parse(args[1]));
+            Spin(args[0], int.Parse(args[1]), args.Length >= 4 ? int.Parse(args[2]) : 65521, args.Length >= 4 ? int.Parse(args[3]) : 1000);
             return;
         }
-        foreach (bool policy in new[] { false, true })
+        bool maglevOnly = args.Length == 1 && args[0] == "maglev-only";
+        foreach (bool policy in maglevOnly ? [] : new[] { false, true })
         {
             var bench = new PipelineBenchmarks { Policy = policy };
             bench.Setup();
@@ -85,6 +88,10 @@ internal static class CpuLoop
             {
                 var build = new MaglevBuildBenchmarks { TableSize = m, Backends = n };
                 build.Setup();
+                // A second of builds first: 20 builds at M=16381 take ~5 ms, too short for tiered
+                // compilation to have replaced the first-tier code of the fill loops.
+                for (var until = DateTime.UtcNow.AddSeconds(1); DateTime.UtcNow < until;)
+                    build.Build();
                 Report($"Maglev build M={m} N={n} (µs)", 1, () => Repeat(20, () => build.Build()) / 1000.0);
             }
     }
@@ -110,11 +117,11 @@ internal static class CpuLoop
         Console.WriteLine($"{name}\t{samples[Rounds / 2]:F1}\tmin {samples[0]:F1}\tmax {samples[^1]:F1}");
     }
 
-    private static void Spin(string what, int seconds)
+    private static void Spin(string what, int seconds, int tableSize, int backends)
     {
         if (what == "maglev")
         {
-            var build = new MaglevBuildBenchmarks { TableSize = 65521, Backends = 1000 };
+            var build = new MaglevBuildBenchmarks { TableSize = tableSize, Backends = backends };
             build.Setup();
             for (var end = DateTime.UtcNow.AddSeconds(seconds); DateTime.UtcNow < end;)
                 build.Build();

@@ -18,13 +18,15 @@ internal sealed class MaglevBuildScratch
     public uint[] InputIds = [];
     public ushort[] InputWeights = [];
     public int[] SortedToInput = [];
+    public ulong[] SortPrefixes = [];   // first 8 hash string bytes, big-endian: the primary sort key
 
     // Indexed by sorted rank i (Cilium's backend order): the state of the round-robin fill.
     public int[] NextSlot = [];   // next permutation entry to try: offset + j*skip mod M
     public int[] Skip = [];
     public int[] Offset = [];
-    public int[] SkipInverse = [];  // skip⁻¹ mod M, 0 until needed by the tail phase
-    public int[] FreeSlots = [];
+    public int[] SkipInverse = [];  // skip⁻¹ mod M, computed when the tail phase starts
+    public double[] FreeSlots = []; // tail phase: free slots (as doubles for the vector kernels)
+    public int[] Multiples = [];    // block probe: per backend k·skip mod M (MaglevBlockProbe.RowInts each)
     public uint[] Ids = [];
     public ushort[] Weights = [];
     public double[] WeightCounters = [];
@@ -49,11 +51,19 @@ internal sealed class MaglevBuildScratch
     }
 
     /// <summary>Room for the tail phase's free-slot list.</summary>
-    public int[] FreeSlotBuffer(int count)
+    public double[] FreeSlotBuffer(int count)
     {
         if (FreeSlots.Length < count)
-            FreeSlots = new int[count];
+            FreeSlots = new double[count];
         return FreeSlots;
+    }
+
+    /// <summary>Room for the block probe's per-backend multiples of skip.</summary>
+    public int[] MultiplesBuffer(int count)
+    {
+        if (Multiples.Length < count)
+            Multiples = new int[count];
+        return Multiples;
     }
 
     public static MaglevBuildScratch Rent(int backendCount)
@@ -75,6 +85,7 @@ internal sealed class MaglevBuildScratch
         InputIds = new uint[capacity];
         InputWeights = new ushort[capacity];
         SortedToInput = new int[capacity];
+        SortPrefixes = new ulong[capacity];
         NextSlot = new int[capacity];
         Skip = new int[capacity];
         Offset = new int[capacity];

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using FastPath.Addressing;
 
 namespace FastPath.Maglev;
@@ -119,16 +120,9 @@ internal static class MaglevHashString
 
     private static int WriteDecimal(uint value, Span<byte> destination)
     {
-        Span<byte> reversed = stackalloc byte[10];
-        int count = 0;
-        do
-        {
-            reversed[count++] = (byte)('0' + value % 10);
-            value /= 10;
-        } while (value != 0);
-        for (int i = 0; i < count; i++)
-            destination[i] = reversed[count - 1 - i];
-        return count;
+        // Plain ASCII digits, no sign or separators: what Go's strconv prints for a uint.
+        value.TryFormat(destination, out int written, default, CultureInfo.InvariantCulture);
+        return written;
     }
 
     private static int WriteProtocol(L4Protocol protocol, Span<byte> destination)

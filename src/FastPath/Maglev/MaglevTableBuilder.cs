@@ -1,5 +1,5 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace FastPath.Maglev;
 
@@ -18,10 +18,19 @@ namespace FastPath.Maglev;
 /// rounding (and therefore the table) matches.
 ///
 /// Unlike Cilium, the permutation is never materialised (N·M u64 entries): each backend keeps its
-/// next position and steps it by skip, giving the same sequence in O(N) memory; occupancy is an
-/// M-bit bitmap; and the last ~√M/2 free slots are assigned by computing where each lies in the
-/// backend's permutation instead of walking to it. MaglevReferenceEquivalenceTests and the
-/// Cilium-pinned tables check that none of this changes the result.
+/// next position and steps it by skip, giving the same sequence in O(N) memory, and occupancy is
+/// an M-bit bitmap (8 KiB at M = 65521, L1-resident). The fill runs in three phases that each
+/// give exactly the slot the walk would: up to a quarter full, the plain walk (first probes
+/// nearly always free, branches predictable); then <see cref="MaglevBlockProbe"/>, which tests a
+/// backend's next 8 (from three quarters full, 16) permutation positions at once with AVX2
+/// gathers and takes the first free one, so a placement costs no mispredicted walk exit; and for
+/// the last ~√M free slots <see cref="MaglevTailFill"/>, which computes where each free slot lies
+/// in the backend's permutation (skip⁻¹ mod M, vectorised in double precision) instead of
+/// walking ~M/free probes. Without AVX2 the walk runs up to the tail and the tail is scalar.
+/// Equal weights skip the weighted-turn arithmetic (they never skip a turn, see
+/// <see cref="WeightedTurns.TryCreate"/>). MaglevReferenceEquivalenceTests (vector and scalar
+/// kernels against a naive transcription) and the Cilium-pinned tables check that none of this
+/// changes the result.
 /// Weight-0 backends (Cilium: maintenance, no new flows) are left out before anything else.
 /// Thread-safe: each build rents its own scratch buffers; a warm rebuild allocates nothing.
 /// </summary>
@@ -29,6 +38,10 @@ public static class MaglevTableBuilder
 {
     /// <summary>Slot value meaning "no backend" (SPEC: zero means none); also the build's empty marker.</summary>
     public const uint NoBackend = 0;
+
+    /// <summary>Occupied fraction up to which the plain walk places slots when the block probe is
+    /// available: below it a first probe is free ≥ 3 times in 4 and the walk is the cheaper loop.</summary>
+    private const double WalkToFraction = 0.25;
 
     /// <summary>Builds into a new array of <see cref="MaglevParameters.TableSize"/> slots.</summary>
     public static uint[] Build(ReadOnlySpan<MaglevBackend> backends, MaglevParameters parameters)
@@ -43,7 +56,12 @@ public static class MaglevTableBuilder
     /// Fills <paramref name="table"/> (length M) with backend ids. No eligible backend → every
     /// slot <see cref="NoBackend"/>. Backend id 0 is rejected (it would read as "none").
     /// </summary>
-    public static void Build(ReadOnlySpan<MaglevBackend> backends, MaglevParameters parameters, Span<uint> table)
+    public static void Build(ReadOnlySpan<MaglevBackend> backends, MaglevParameters parameters, Span<uint> table) =>
+        Build(backends, parameters, table, MaglevKernels.Best);
+
+    /// <summary>As the public Build, choosing the fill kernels: tests build every table both ways.</summary>
+    internal static void Build(ReadOnlySpan<MaglevBackend> backends, MaglevParameters parameters, Span<uint> table,
+        MaglevKernels kernels)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         int m = parameters.TableSize;
@@ -66,7 +84,7 @@ public static class MaglevTableBuilder
         try
         {
             PrepareSortedBackends(backends, parameters, scratch, eligible);
-            Fill(scratch, eligible, table);
+            Fill(scratch, eligible, table, kernels);
         }
         finally
         {
@@ -90,7 +108,7 @@ public static class MaglevTableBuilder
             k++;
         }
 
-        s.SortedToInput.AsSpan(0, count).Sort(s.Order);
+        SortByHashString(s, count);
 
         for (int i = 0; i < count; i++)
         {
@@ -99,161 +117,89 @@ public static class MaglevTableBuilder
             (ulong h1, ulong h2) = MurmurHash3.Hash128(text, parameters.PermutationSeed);
             s.NextSlot[i] = (int)(h1 % (ulong)m);
             s.Offset[i] = s.NextSlot[i];
-            s.SkipInverse[i] = 0;
             s.Skip[i] = (int)(h2 % (ulong)(m - 1)) + 1;
             s.Ids[i] = s.InputIds[input];
             s.Weights[i] = s.InputWeights[input];
         }
     }
 
-    private static void Fill(MaglevBuildScratch s, int count, Span<uint> table)
+    /// <summary>Orders SortedToInput by hash string (then id): first by each string's first eight
+    /// bytes read big-endian — a primitive-key sort, no comparer calls — then each run of equal
+    /// prefixes by the full comparison.</summary>
+    private static void SortByHashString(MaglevBuildScratch s, int count)
+    {
+        Span<ulong> prefixes = s.SortPrefixes.AsSpan(0, count);
+        for (int k = 0; k < count; k++)
+            prefixes[k] = BinaryPrimitives.ReadUInt64BigEndian(s.HashStrings.AsSpan(k * MaglevHashString.MaxBytes)); // strings are ≥ 8 bytes
+        Span<int> order = s.SortedToInput.AsSpan(0, count);
+        prefixes.Sort(order);
+        for (int start = 0; start < count;)
+        {
+            int end = start + 1;
+            while (end < count && prefixes[end] == prefixes[start])
+                end++;
+            if (end - start > 1)
+                order[start..end].Sort(s.Order);
+            start = end;
+        }
+    }
+
+    private static void Fill(MaglevBuildScratch s, int count, Span<uint> table, MaglevKernels kernels)
+    {
+        if (WeightedTurns.TryCreate(s.Weights, s.WeightCounters, count, out var weighted))
+            Fill(s, count, weighted, table, kernels);
+        else
+            Fill(s, count, new RoundRobinTurns(count), table, kernels);
+    }
+
+    private static void Fill<TTurns>(MaglevBuildScratch s, int count, TTurns turns, Span<uint> table, MaglevKernels kernels)
+        where TTurns : struct, IMaglevTurns
     {
         int m = table.Length;
-        int[] nextSlot = s.NextSlot;
-        int[] skip = s.Skip;
-        uint[] ids = s.Ids;
         Span<ulong> occupied = s.Occupancy(m);
-        var turns = new Turns(s.Weights, s.WeightCounters, count);
+        int turn = 0; // n % N, kept incrementally
 
+        bool blocks = kernels == MaglevKernels.Best && MaglevBlockProbe.IsSupported;
         // Once few slots are free, walking a permutation costs ~M/free probes per placement;
         // the tail phase instead picks the free slot that comes first in the backend's
-        // permutation directly (same result, see TakeFirstFreeInPermutation).
-        int tailFrom = m - TailFreeSlots(m);
-        // slot < m always and the bitmap holds ⌈m/64⌉ words: the probes need no bounds checks.
-        ref ulong bits = ref MemoryMarshal.GetReference(occupied);
-        for (int n = 0; n < tailFrom; n++)
-        {
-            int i = turns.Next(n);
-            // Walk this backend's permutation to its next free slot. Occupancy is probed in a
-            // bitmap (M bits: 8 KiB at M = 65521, L1-resident) rather than in the table; the walk
-            // positions do not depend on the loads, so the CPU runs ahead across probes.
-            int slot = nextSlot[i];
-            int step = skip[i];
-            while ((Unsafe.Add(ref bits, slot >> 6) & (1UL << slot)) != 0)
-                slot = Advance(slot, step, m);
-            Unsafe.Add(ref bits, slot >> 6) |= 1UL << slot;
-            table[slot] = ids[i];
-            nextSlot[i] = Advance(slot, step, m);
-        }
+        // permutation directly (same result, see MaglevTailFill).
+        int tailFrom = m - MaglevTailFill.FreeSlotsAtStart(m, kernels);
+        // Early on nearly every first probe hits a free slot: the plain walk is short and its
+        // exit predictable. From a quarter full the block probe takes over (see MaglevBlockProbe).
+        int walkTo = blocks ? Math.Min((int)(m * WalkToFraction), tailFrom) : tailFrom;
+        Walk(s, turns, ref turn, walkTo, occupied, table);
+        if (blocks)
+            MaglevBlockProbe.Fill(s, count, turns, ref turn, walkTo, tailFrom, occupied, table);
 
-        int[] freeSlots = CollectFreeSlots(occupied, m, s, out int freeCount);
-        for (int n = tailFrom; n < m; n++)
-        {
-            int i = turns.Next(n);
-            table[TakeFirstFreeInPermutation(s, i, m, freeSlots, ref freeCount)] = ids[i];
-        }
+        MaglevTailFill.Fill(s, turns, turn, tailFrom, occupied, table, kernels);
     }
 
-    /// <summary>Whose turn slot n is: round robin, n % N — or, with weights, Cilium's scheme:
-    /// skip backends whose weight has had its share of turns so far.</summary>
-    private struct Turns
+    /// <summary>Places slots 0 ≤ n &lt; <paramref name="to"/> by walking each backend's permutation to
+    /// its next free slot. Occupancy is probed in a bitmap (M bits: 8 KiB at M = 65521, L1-resident)
+    /// rather than in the table; the walk positions do not depend on the loads, so the CPU runs
+    /// ahead across probes.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own frame in profiles
+    private static unsafe void Walk<TTurns>(MaglevBuildScratch s, TTurns turns, ref int turn, int to, Span<ulong> occupied,
+        Span<uint> table) where TTurns : struct, IMaglevTurns
     {
-        private readonly ushort[] _weights;
-        private readonly double[] _counters;
-        private readonly int _count;
-        private readonly bool _weightsUsed;
-        private readonly double _weightSum;
-        private int _turn; // n % count, kept incrementally
-
-        public Turns(ushort[] weights, double[] counters, int count)
+        int m = table.Length;
+        // slot < M and i < N always: pointers, so no bounds checks in the loop.
+        fixed (ulong* bits = occupied)
+        fixed (int* nextSlot = s.NextSlot, skip = s.Skip)
+        fixed (uint* ids = s.Ids, slots = table)
         {
-            _weights = weights;
-            _counters = counters;
-            _count = count;
-            ulong weightSum = 0;
-            for (int i = 0; i < count; i++)
+            for (int n = 0; n < to; n++)
             {
-                weightSum += weights[i];
-                counters[i] = (double)weights[i] / count;
-            }
-            _weightsUsed = weightSum / (ulong)count > 1;
-            _weightSum = weightSum;
-            _turn = 0;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int Next(int n)
-        {
-            int i = _turn;
-            if (++_turn == _count)
-                _turn = 0;
-            if (_weightsUsed)
-                i = WeightedTurn(i, n);
-            return i;
-        }
-
-        private readonly int WeightedTurn(int i, int n)
-        {
-            while ((ulong)(n + 1) * _weights[i] < (ulong)_counters[i])
-            {
-                if (++i == _count)
-                    i = 0;
-            }
-            _counters[i] += _weightSum;
-            return i;
-        }
-    }
-
-    /// <summary>How many free slots remain when the fill switches to the tail phase: where a
-    /// walk's expected M/free probes cost about as much as scanning the free list.</summary>
-    private static int TailFreeSlots(int m) => (int)Math.Sqrt(m) / 2;
-
-    private static int[] CollectFreeSlots(ReadOnlySpan<ulong> occupied, int m, MaglevBuildScratch s, out int freeCount)
-    {
-        int[] free = s.FreeSlotBuffer(TailFreeSlots(m) + 1);
-        freeCount = 0;
-        for (int slot = 0; slot < m; slot++)
-        {
-            if ((occupied[slot >> 6] & (1UL << slot)) == 0)
-                free[freeCount++] = slot;
-        }
-        return free;
-    }
-
-    /// <summary>
-    /// Takes, for backend <paramref name="i"/>, the free slot its permutation reaches first and
-    /// removes it from the free list. The walk would stop at exactly that slot: every entry the
-    /// backend has passed was occupied when passed and slots never free up, so all free slots
-    /// lie ahead of it. A slot's position in the permutation offset + j·skip (mod M) is
-    /// j = (slot − offset)·skip⁻¹ mod M (M prime, so skip is invertible).
-    /// </summary>
-    private static int TakeFirstFreeInPermutation(MaglevBuildScratch s, int i, int m, int[] freeSlots, ref int freeCount)
-    {
-        int inverse = s.SkipInverse[i];
-        if (inverse == 0)
-            s.SkipInverse[i] = inverse = ModInverse(s.Skip[i], m);
-        int offset = s.Offset[i];
-
-        int best = 0;
-        ulong bestIndex = ulong.MaxValue;
-        for (int k = 0; k < freeCount; k++)
-        {
-            int distance = freeSlots[k] - offset;
-            if (distance < 0)
-                distance += m;
-            ulong index = (ulong)distance * (uint)inverse % (uint)m;
-            if (index < bestIndex)
-            {
-                bestIndex = index;
-                best = k;
+                int i = turns.Next(ref turn, n);
+                int slot = nextSlot[i];
+                int step = skip[i];
+                while ((bits[slot >> 6] & (1UL << slot)) != 0)
+                    slot = Advance(slot, step, m);
+                bits[slot >> 6] |= 1UL << slot;
+                slots[slot] = ids[i];
+                nextSlot[i] = Advance(slot, step, m);
             }
         }
-        int slot = freeSlots[best];
-        freeSlots[best] = freeSlots[--freeCount];
-        return slot;
-    }
-
-    /// <summary>x with value·x ≡ 1 (mod prime m), by the extended Euclidean algorithm.</summary>
-    private static int ModInverse(int value, int m)
-    {
-        long r0 = m, r1 = value, t0 = 0, t1 = 1;
-        while (r1 != 0)
-        {
-            long q = r0 / r1;
-            (r0, r1) = (r1, r0 - q * r1);
-            (t0, t1) = (t1, t0 - q * t1);
-        }
-        return (int)(t0 < 0 ? t0 + m : t0);
     }
 
     /// <summary>(slot + step) mod m for slot, step &lt; m, without a branch: whether a step wraps is
@@ -261,7 +207,7 @@ public static class MaglevTableBuilder
     /// (it was most of the build time). Math.Min or a ternary compile to that same branch here:
     /// the JIT does not if-convert inside loops.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Advance(int slot, int step, int m)
+    internal static int Advance(int slot, int step, int m)
     {
         int wrapped = slot + step - m; // no overflow: m < 2^17
         return wrapped + ((wrapped >> 31) & m);
