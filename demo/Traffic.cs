@@ -10,6 +10,8 @@ internal sealed class Tally
     private readonly object _gate = new();
     private readonly SortedDictionary<string, int> _perPod = new(StringComparer.Ordinal);
     private int _failed;
+    // When each failed request started and gave up (Stopwatch timestamps).
+    private readonly List<(long Started, long Ended)> _failures = [];
 
     public void Answered(string pod)
     {
@@ -17,10 +19,21 @@ internal sealed class Tally
             _perPod[pod] = _perPod.GetValueOrDefault(pod) + 1;
     }
 
-    public void Failed()
+    public void Failed(long startedTimestamp)
+    {
+        long ended = Stopwatch.GetTimestamp();
+        lock (_gate)
+        {
+            _failed++;
+            _failures.Add((startedTimestamp, ended));
+        }
+    }
+
+    /// <summary>Failed requests that were in flight at some moment between the two timestamps.</summary>
+    public int FailedDuring(long from, long to)
     {
         lock (_gate)
-            _failed++;
+            return _failures.Count(f => f.Started < to && f.Ended > from);
     }
 
     public int FailedCount { get { lock (_gate) return _failed; } }
@@ -84,17 +97,18 @@ internal static class Traffic
 
     public static void Request(ServiceTopology net, TimeSpan connectTimeout, Tally tally)
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             using var client = PodClient.Connect(net.Client, Topology.VipEndpoint, connectTimeout);
             if (client.Ask($"demo-{Interlocked.Increment(ref _sequence)}", AnswerTimeout) is { } reply)
                 tally.Answered(reply.Backend);
             else
-                tally.Failed();
+                tally.Failed(started);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or AggregateException)
         {
-            tally.Failed();
+            tally.Failed(started);
         }
     }
 }

@@ -7,6 +7,14 @@ using static FastPath.Tests.Fixtures.PipelineRig;
 
 namespace FastPath.Tests;
 
+/// <summary>Runs alone, after a full GC: one full-suite run (2026-11-22) measured 7,304 bytes in
+/// the policy-on case that no run of this test on its own reproduced (idle, under CPU load, or with
+/// the whole assembly in parallel); the cause is not known. Running alone keeps the other tests'
+/// allocations and GCs out of the window, and a failure now reports the GCs that happened in it.</summary>
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public class AllocationTestsCollection;
+
+[Collection(nameof(AllocationTests))]
 public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>
@@ -95,6 +103,8 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0, rig.Ct.CountEntries());
 
         forwarded = 0;
+        GC.Collect();
+        int collectionsBefore = GC.CollectionCount(0);
         long before = GC.GetAllocatedBytesForCurrentThread();
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int round = 0; round < measuredRounds; round++)
@@ -104,7 +114,8 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
         output.WriteLine($"{forwarded} packets in {elapsed.TotalMilliseconds:F0} ms = {forwarded / elapsed.TotalSeconds / 1e6:F2} Mpps " +
             "(one thread, includes frame copy and a full sweep per round; not a benchmark)");
 
-        Assert.Equal(0, allocated);
+        Assert.True(allocated == 0,
+            $"{allocated} bytes allocated; gen0 collections during the measurement: {GC.CollectionCount(0) - collectionsBefore}");
         Assert.True(forwarded >= 1_000_000, $"only {forwarded} packets forwarded");
         Assert.Equal((long)measuredRounds * roundPackets, forwarded);
         Assert.Equal((5L + measuredRounds) * 2 * flowsPerFamily, rig.Pipeline.Counters.NewFlows);
