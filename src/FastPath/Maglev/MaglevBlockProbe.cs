@@ -80,9 +80,7 @@ internal static class MaglevBlockProbe
         // positions (lanes 0–7, and 8–15 when sixteen wide) and which of them were free.
         int i1 = turns.Next(ref turn, from);
         int* row1 = rowBase + i1 * RowInts;
-        var low1 = k.Positions(nextSlot[i1], row1);
-        var high1 = TWidth.Sixteen ? k.Wrap(low1 + Vector256.Create((uint)row1[Stride8])) : default;
-        uint free1 = k.FreeLanes<TWidth>(low1, high1);
+        uint free1 = k.Probe<TWidth>(nextSlot[i1], row1, out var low1, out var high1);
         int i2 = -1;
         int* row2 = rowBase;
         Vector256<uint> low2 = default, high2 = default;
@@ -91,9 +89,7 @@ internal static class MaglevBlockProbe
         {
             i2 = turns.Next(ref turn, from + 1);
             row2 = rowBase + i2 * RowInts;
-            low2 = k.Positions(nextSlot[i2], row2);
-            high2 = TWidth.Sixteen ? k.Wrap(low2 + Vector256.Create((uint)row2[Stride8])) : default;
-            free2 = k.FreeLanes<TWidth>(low2, high2);
+            free2 = k.Probe<TWidth>(nextSlot[i2], row2, out low2, out high2);
         }
         for (int n = from; n < to; n++)
         {
@@ -109,9 +105,7 @@ internal static class MaglevBlockProbe
             {
                 i2 = turns.Next(ref turn, n + 2);
                 row2 = rowBase + i2 * RowInts;
-                low2 = k.Positions(nextSlot[i2], row2);
-                high2 = TWidth.Sixteen ? k.Wrap(low2 + Vector256.Create((uint)row2[Stride8])) : default;
-                free2 = k.FreeLanes<TWidth>(low2, high2);
+                free2 = k.Probe<TWidth>(nextSlot[i2], row2, out low2, out high2);
             }
 
             int slot = nextSlot[i];
@@ -134,25 +128,13 @@ internal static class MaglevBlockProbe
             // or probe again if they are the same backend (its NextSlot just moved).
             var taken = Vector256.Create((uint)slot);
             if (i1 == i)
-            {
-                low1 = k.Positions(nextSlot[i], row1);
-                high1 = TWidth.Sixteen ? k.Wrap(low1 + Vector256.Create((uint)row1[Stride8])) : default;
-                free1 = k.FreeLanes<TWidth>(low1, high1);
-            }
+                free1 = k.Probe<TWidth>(nextSlot[i], row1, out low1, out high1);
             else
-            {
                 free1 &= ~k.Matches<TWidth>(low1, high1, taken);
-            }
             if (i2 == i)
-            {
-                low2 = k.Positions(nextSlot[i], row2);
-                high2 = TWidth.Sixteen ? k.Wrap(low2 + Vector256.Create((uint)row2[Stride8])) : default;
-                free2 = k.FreeLanes<TWidth>(low2, high2);
-            }
+                free2 = k.Probe<TWidth>(nextSlot[i], row2, out low2, out high2);
             else
-            {
                 free2 &= ~k.Matches<TWidth>(low2, high2, taken);
-            }
         }
     }
 
@@ -200,6 +182,17 @@ internal static class MaglevBlockProbe
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public uint FreeLanes<TWidth>(Vector256<uint> low, Vector256<uint> high) where TWidth : struct, IBlockWidth =>
             TWidth.Sixteen ? FreeLanes(low) | FreeLanes(high) << Width : FreeLanes(low);
+
+        /// <summary>Probes one block of a backend's permutation from <paramref name="slot"/>: the
+        /// positions (lanes 0–7 in <paramref name="low"/>, 8–15 in <paramref name="high"/> when
+        /// sixteen wide) and which of them are free.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public uint Probe<TWidth>(int slot, int* row, out Vector256<uint> low, out Vector256<uint> high) where TWidth : struct, IBlockWidth
+        {
+            low = Positions(slot, row);
+            high = TWidth.Sixteen ? Wrap(low + Vector256.Create((uint)row[Stride8])) : default;
+            return FreeLanes<TWidth>(low, high);
+        }
 
         /// <summary>Lanes whose position is <paramref name="slot"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
