@@ -12,11 +12,21 @@ namespace FastPath.Pipeline;
 internal static class BackendSelector
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Slot(in ParsedPacket packet, int tableSize, uint seedV4, uint seedV6)
+    public static int Slot(in ParsedPacket packet, int tableSize, uint seedV4, uint seedV6) =>
+        (int)(Hash(in packet, seedV4, seedV6) % (uint)tableSize);
+
+    /// <summary>The same slot, with the snapshot's precomputed modulus of its table size when the
+    /// table has that size (every table a snapshot builds does; others fall back to %).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Slot(in ParsedPacket packet, int tableSize, uint seedV4, uint seedV6, in FastModulus modulus)
     {
-        uint hash = packet.IsV6
+        uint hash = Hash(in packet, seedV4, seedV6);
+        return (int)(tableSize == (int)modulus.Divisor ? modulus.Reduce(hash) : hash % (uint)tableSize);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Hash(in ParsedPacket packet, uint seedV4, uint seedV6) =>
+        packet.IsV6
             ? MaglevHash.LookupV6(in packet.Source, packet.DestinationPortRaw, packet.SourcePortRaw, packet.Protocol, seedV6)
             : MaglevHash.LookupV4(packet.Source.V4Raw, packet.DestinationPortRaw, packet.SourcePortRaw, packet.Protocol, seedV4);
-        return (int)(hash % (uint)tableSize);
-    }
 }

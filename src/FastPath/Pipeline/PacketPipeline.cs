@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using FastPath.Addressing;
 using FastPath.Conntrack;
+using FastPath.Maglev;
 using FastPath.NextHop;
 using FastPath.Observe;
 using FastPath.Packets;
@@ -79,6 +80,7 @@ public sealed class PacketPipeline
     private long _nowMs;
     private uint _seedV4;
     private uint _seedV6;
+    private FastModulus _lookupModulus;
     private int _policyRevision;
 
     public PacketPipeline(CtTable ct, int pendingCapacity = DefaultPendingCapacity, int wantedCapacity = DefaultWantedCapacity,
@@ -128,6 +130,7 @@ public sealed class PacketPipeline
         _nowMs = nowMs;
         _seedV4 = snapshot.LookupSeedV4;
         _seedV6 = snapshot.LookupSeedV6;
+        _lookupModulus = snapshot.LookupModulus;
         _policyRevision = snapshot.PolicyRevisionTag;
         if (snapshot.FrontendIdLimit > _frontendTraffic.Length || snapshot.BackendIdLimit > _backendTraffic.Length)
             GrowTrafficCounters(snapshot);
@@ -327,7 +330,7 @@ public sealed class PacketPipeline
         uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(outcome.ClientIdentity) : frontend.MaglevTable;
         if (table.Length == 0)
             return DropNewFlow(DropReason.NoBackend, in packet, frontend, 0, in outcome);
-        uint backendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6)];
+        uint backendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
         ref readonly BackendEntry backend = ref snapshot.Backend(backendId); // id 0 → Status None
         if (backend.Status != BackendStatus.Active)
             return DropNewFlow(DropReason.NoBackend, in packet, frontend, backendId, in outcome);
@@ -342,7 +345,7 @@ public sealed class PacketPipeline
             return DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
         }
 
-        var replyKey = new FlowKey(in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
+        FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
         var newFlow = new CtNewFlow(backendId, in backend.Address, backend.PortRaw, ingressSlot,
             clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)),
             policyRevision: _policyRevision, frontendId: frontend.Id);

@@ -31,6 +31,7 @@ public sealed class ForwardingSnapshot
         Parameters = parameters;
         LookupSeedV4 = parameters.LookupSeedV4;
         LookupSeedV6 = parameters.LookupSeedV6;
+        LookupModulus = new FastModulus((uint)parameters.TableSize);
         _frontends = frontends;
         _backends = backends;
         uint maxFrontendId = 0;
@@ -76,6 +77,8 @@ public sealed class ForwardingSnapshot
     public bool PolicyAwareSelection { get; }
     public MaglevParameters Parameters { get; }
     internal uint LookupSeedV4 { get; }
+    /// <summary>Reduces a lookup hash modulo the Maglev table size without a division.</summary>
+    internal FastModulus LookupModulus { get; }
     internal uint LookupSeedV6 { get; }
 
     public int FrontendCount => _frontends.Length;
