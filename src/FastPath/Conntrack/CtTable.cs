@@ -143,6 +143,18 @@ public sealed class CtTable
         return new CtProbe(first, second, tag);
     }
 
+    /// <summary>Starts loading the State lines of a probe's two buckets, for a lookup or insert a
+    /// little later (a new flow's reply key, known once its backend is chosen, is looked up and
+    /// inserted after the policy and next-hop decisions). A hint only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(in CtProbe probe)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            return;
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref StateAt(probe.First * EntriesPerBucket)));
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref StateAt(probe.Second * EntriesPerBucket)));
+    }
+
     /// <summary>Finds the entry for a wire tuple (either direction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLookup(in FlowKey key, out CtFlow flow)
@@ -238,9 +250,14 @@ public sealed class CtTable
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public CtCreateResult TryCreateFlow(in FlowKey forwardKey, in CtProbe forwardProbe, in FlowKey replyKey, in CtNewFlow flow,
-        byte tcpFlags, long nowMs)
+        byte tcpFlags, long nowMs) =>
+        TryCreateFlow(in forwardKey, in forwardProbe, in replyKey, Probe(in replyKey), in flow, tcpFlags, nowMs);
+
+    /// <summary>As above, with the reply key's probe computed (and <see cref="Prefetch"/>ed) earlier.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public CtCreateResult TryCreateFlow(in FlowKey forwardKey, in CtProbe forwardProbe, in FlowKey replyKey, in CtProbe replyProbe,
+        in CtNewFlow flow, byte tcpFlags, long nowMs)
     {
-        CtProbe replyProbe = Probe(in replyKey);
         if (TryLookup(in replyKey, in replyProbe, out _))
             return CtCreateResult.ReplyTupleInUse;
         return InsertFlow(in forwardKey, in forwardProbe, in replyKey, in replyProbe, in flow, tcpFlags, nowMs, out _)

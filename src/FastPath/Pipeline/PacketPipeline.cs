@@ -334,6 +334,11 @@ public sealed class PacketPipeline
         ref readonly BackendEntry backend = ref snapshot.Backend(backendId); // id 0 → Status None
         if (backend.Status != BackendStatus.Active)
             return DropNewFlow(DropReason.NoBackend, in packet, frontend, backendId, in outcome);
+        // The reply tuple is known now: start loading its ct buckets, so the lookup and insert
+        // below find them in cache after the policy and next-hop decisions.
+        FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
+        CtProbe replyProbe = _ct.Probe(in replyKey);
+        _ct.Prefetch(in replyProbe);
         outcome.BackendIdentity = snapshot.IpCache.Lookup(backend.Address);
         if (!PolicyCheck.IsAllowed(snapshot.Policy, backend.PortRaw, packet.Protocol, ref outcome))
             return DropNewFlow(DropReason.PolicyDenied, in packet, frontend, backendId, in outcome);
@@ -345,11 +350,10 @@ public sealed class PacketPipeline
             return DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
         }
 
-        FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
         var newFlow = new CtNewFlow(backendId, in backend.Address, backend.PortRaw, ingressSlot,
             clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)),
             policyRevision: _policyRevision, frontendId: frontend.Id);
-        CtCreateResult created = _ct.TryCreateFlow(in key, in probe, in replyKey, in newFlow, packet.TcpFlags, _nowMs);
+        CtCreateResult created = _ct.TryCreateFlow(in key, in probe, in replyKey, in replyProbe, in newFlow, packet.TcpFlags, _nowMs);
         if (created != CtCreateResult.Created)
             return DropNewFlow(created == CtCreateResult.ReplyTupleInUse ? DropReason.ReplyTupleInUse : DropReason.CtFull,
                 in packet, frontend, backendId, in outcome);
