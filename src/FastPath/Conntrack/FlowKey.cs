@@ -38,7 +38,7 @@ public readonly struct FlowKey : IEquatable<FlowKey>
     /// The same key as the constructor, written in place with three stores (two 16-byte, one
     /// 8-byte). Through the constructor the JIT built the addresses in a temporary and copied it
     /// with one 32-byte load of two 16-byte stores, which cannot be store-forwarded: a stall
-    /// right before the key is hashed (a tenth of a new flow's samples).
+    /// right before the key is hashed (about a tenth of ProcessNewFlow's samples).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Build(out FlowKey key, in NetAddress source, in NetAddress destination, ushort sourcePortRaw,
