@@ -79,13 +79,15 @@ public class NativeParserTests
     }
 
     /// <summary>
-    /// Not a benchmark gate: records fp_steer's cost per frame for the three common outcomes
-    /// (kernel-measured, BPF_PROG_TEST_RUN) and checks it is in a sane range for a parser plus
-    /// two hash lookups. The figures go to the test output.
+    /// Records fp_steer's cost per frame for the three common outcomes (kernel-measured,
+    /// BPF_PROG_TEST_RUN over 100,000 repetitions) in the test output, and checks that every
+    /// repetition ran the whole program: each bumps exactly one counter. Not a speed gate: a bound
+    /// on the time (it was &lt; 1 µs) failed on a loaded CI run at 1.5 µs; speed is measured in perf/.
     /// </summary>
     [Fact]
-    public void Steering_costs_well_under_a_microsecond_per_frame()
+    public void Repeated_steering_runs_count_every_frame_and_report_the_cost_per_frame()
     {
+        const int Repeat = 100_000;
         using var program = LoadWithMaps();
         var frames = new (string Name, byte[] Frame)[]
         {
@@ -95,9 +97,16 @@ public class NativeParserTests
         };
         foreach (var (name, frame) in frames)
         {
-            program.TestRun(frame, Loopback, 100_000, out uint ns);
+            var before = program.ReadCounters();
+            XdpAction single = program.TestRun(frame, Loopback);
+            Assert.Equal(single, program.TestRun(frame, Loopback, Repeat, out uint ns));
+            var after = program.ReadCounters();
+            ulong counted = 0;
+            for (int i = 0; i < SteerCounters.Count; i++)
+                counted += after[i] - before[i];
             Console.WriteLine($"fp_steer {name}: {ns} ns/frame");
-            Assert.InRange(ns, 1u, 1000u);
+            Assert.Equal(1UL + (ulong)Repeat, counted);
+            Assert.True(ns > 0, $"{name}: the kernel reported no run time");
         }
     }
 
