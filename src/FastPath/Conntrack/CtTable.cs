@@ -245,15 +245,10 @@ public sealed class CtTable
 
     /// <summary>
     /// The new-flow path in one call: <paramref name="forwardKey"/> was just looked up and missed
-    /// (its <paramref name="forwardProbe"/> is reused); checks that the reply tuple is not another
-    /// flow's, then creates both entries. Each key is hashed once.
+    /// (its <paramref name="forwardProbe"/> is reused; <paramref name="replyProbe"/> was computed,
+    /// and <see cref="Prefetch"/>ed, when the backend was chosen); checks that the reply tuple is
+    /// not another flow's, then creates both entries. Each key is hashed once.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public CtCreateResult TryCreateFlow(in FlowKey forwardKey, in CtProbe forwardProbe, in FlowKey replyKey, in CtNewFlow flow,
-        byte tcpFlags, long nowMs) =>
-        TryCreateFlow(in forwardKey, in forwardProbe, in replyKey, Probe(in replyKey), in flow, tcpFlags, nowMs);
-
-    /// <summary>As above, with the reply key's probe computed (and <see cref="Prefetch"/>ed) earlier.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public CtCreateResult TryCreateFlow(in FlowKey forwardKey, in CtProbe forwardProbe, in FlowKey replyKey, in CtProbe replyProbe,
         in CtNewFlow flow, byte tcpFlags, long nowMs)
@@ -461,20 +456,20 @@ public sealed class CtTable
     /// back-reference says so — and nobody (the sweeper's orphan check) removed it first.</summary>
     private bool TryRemoveReplyOf(int replyIndex, int forwardIndex, int forwardState, out FlowReplyKey replyKey)
     {
-        replyKey = default;
         ref CtEntry rep = ref EntryAt(replyIndex);
         int state = Volatile.Read(ref StateAt(replyIndex));
-        if ((state & CtSlot.StatusMask) != CtSlot.Valid)
+        if ((state & CtSlot.StatusMask) != CtSlot.Valid
+            || rep.PartnerIndex != forwardIndex || rep.PartnerState != forwardState || rep.Direction != CtDirection.Reply)
+        {
+            replyKey = default;
             return false;
-        bool ours = rep.PartnerIndex == forwardIndex && rep.PartnerState == forwardState && rep.Direction == CtDirection.Reply;
-        var key = FlowReplyKey.From(KeyOf(ref rep));
-        Volatile.ReadBarrier();
-        if (!ours || Interlocked.CompareExchange(ref StateAt(replyIndex), state & ~CtSlot.StatusMask, state) != state)
-            return false; // the sweeper removed it as an orphan and reported it
-        replyKey = key;
-        return true;
+        }
+        return TryRemoveReply(replyIndex, state, out replyKey);
     }
 
+    /// <summary>Removes the reply entry that was <paramref name="replyState"/> and reports its key; false when
+    /// someone else removed it first (the forward entry's deleter, or the sweeper's orphan check) and
+    /// reported it there. Every field read before the CAS is validated by it.</summary>
     private bool TryRemoveReply(int replyIndex, int replyState, out FlowReplyKey replyKey)
     {
         ref CtEntry rep = ref EntryAt(replyIndex);
@@ -483,7 +478,7 @@ public sealed class CtTable
         if (Interlocked.CompareExchange(ref StateAt(replyIndex), replyState & ~CtSlot.StatusMask, replyState) != replyState)
         {
             replyKey = default;
-            return false; // removed by the forward entry's deleter and reported there
+            return false;
         }
         replyKey = key;
         return true;
