@@ -89,17 +89,31 @@ internal struct CtEntry
     /// <summary>Our MAC on that device (first packet's destination MAC), low 48 bits.</summary>
     [FieldOffset(56)] public ulong LocalMac;
 
-    public const int SlotShift = 48;
-    public const ulong MacMask = (1UL << SlotShift) - 1;
+    private const int SlotShift = 48;
+    private const ulong MacMask = (1UL << SlotShift) - 1;
+
+    // The packing of ClientMacAndSlot and LocalMac, in one place: the hot path reads the words into
+    // locals (validated by the seqlock afterwards) and unpacks those.
+
+    /// <summary>A MAC in the low 48 bits and a device slot in the high 16 (<see cref="ClientMacAndSlot"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Pack(in MacAddress mac, int slot) => Pack(in mac) | ((ulong)(ushort)slot << SlotShift);
+
+    /// <summary>A MAC in the low 48 bits (<see cref="LocalMac"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Pack(in MacAddress mac) => Unsafe.BitCast<MacAddress, ulong>(mac) & MacMask;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly MacAddress ClientMac() => Unsafe.BitCast<ulong, MacAddress>(ClientMacAndSlot & MacMask);
+    public static MacAddress MacOf(ulong packed) => Unsafe.BitCast<ulong, MacAddress>(packed & MacMask);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly MacAddress LocalMacAddress() => Unsafe.BitCast<ulong, MacAddress>(LocalMac);
+    public static int SlotOf(ulong packed) => (int)(packed >> SlotShift);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly int IngressSlot() => (int)(ClientMacAndSlot >> SlotShift);
+    public readonly MacAddress ClientMac() => MacOf(ClientMacAndSlot);
+
+    public readonly MacAddress LocalMacAddress() => MacOf(LocalMac);
+
+    public readonly int IngressSlot() => SlotOf(ClientMacAndSlot);
 }
 
 internal static class CtSlot

@@ -294,9 +294,8 @@ public sealed class CtTable
         rep.BackendCheck = 0;
         rep.PartnerIndex = forwardIndex;
         rep.PartnerState = forwardPublished;
-        rep.ClientMacAndSlot = (Unsafe.BitCast<MacAddress, ulong>(flow.ClientMac) & CtEntry.MacMask)
-                             | ((ulong)(ushort)flow.IngressSlot << CtEntry.SlotShift);
-        rep.LocalMac = Unsafe.BitCast<MacAddress, ulong>(flow.LocalMac) & CtEntry.MacMask;
+        rep.ClientMacAndSlot = CtEntry.Pack(in flow.ClientMac, flow.IngressSlot);
+        rep.LocalMac = CtEntry.Pack(in flow.LocalMac);
 
         // Forward first: a reply entry is only ever valid while its forward entry is, which is
         // what the sweeper's orphan check relies on.

@@ -292,12 +292,11 @@ public sealed class PacketPipeline
             return DropFlowPacket(DropReason.NoFlow, in packet, in flow);
 
         NatRewriter.RewriteSource(frame, ref packet, in vip, vipPortRaw);
-        NatRewriter.RewriteMacs(frame, Unsafe.BitCast<ulong, MacAddress>(localMac),
-            Unsafe.BitCast<ulong, MacAddress>(clientMacAndSlot & CtEntry.MacMask));
+        NatRewriter.RewriteMacs(frame, CtEntry.MacOf(localMac), CtEntry.MacOf(clientMacAndSlot));
         CountTraffic(frontendId, backendId, frame.Length);
         Counters.Replies++;
         Counters.Forwarded++;
-        return PacketResult.Forward((int)(clientMacAndSlot >> CtEntry.SlotShift), frame.Length);
+        return PacketResult.Forward(CtEntry.SlotOf(clientMacAndSlot), frame.Length);
     }
 
     /// <summary>
