@@ -56,8 +56,8 @@ public sealed class PacketPipeline
     private readonly NetAddress[] _wantedNeighbours;
     private int _wantedCount;
     private readonly FlowEventRing _events;
-    /// <summary>Smallest per-id counter array allocated (ids 0..15).</summary>
-    private const int TrafficCounterMinLength = 16;
+    /// <summary>Smallest per-id array allocated (ids 0..15).</summary>
+    private const int PerIdMinLength = 16;
     private TrafficCount[] _frontendTraffic = [];
     private TrafficCount[] _backendTraffic = [];
 
@@ -141,7 +141,7 @@ public sealed class PacketPipeline
     {
         _hopGeneration++;
         if (snapshot.BackendIdLimit > _hops.Length)
-            _hops = new CachedHop[Math.Max(snapshot.BackendIdLimit + snapshot.BackendIdLimit / 2, TrafficCounterMinLength)];
+            _hops = new CachedHop[PerIdLength(snapshot.BackendIdLimit)];
     }
 
     /// <summary>The next hop toward a backend: from the per-backend cache, else from the next-hop table.</summary>
@@ -172,9 +172,8 @@ public sealed class PacketPipeline
         return true;
     }
 
-    /// <summary>A snapshot brought ids beyond the counter arrays: copy them into larger ones (with
-    /// headroom, so a growing mesh does not reallocate on every publish). Arrays never shrink, so
-    /// every id a ct entry can hold stays in range.</summary>
+    /// <summary>A snapshot brought ids beyond the counter arrays: copy them into larger ones
+    /// (<see cref="PerIdLength"/>). Arrays never shrink, so every id a ct entry can hold stays in range.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void GrowTrafficCounters(ForwardingSnapshot snapshot)
     {
@@ -187,11 +186,15 @@ public sealed class PacketPipeline
         {
             if (needed <= current.Length)
                 return current;
-            var larger = new TrafficCount[Math.Max(needed + needed / 2, TrafficCounterMinLength)];
+            var larger = new TrafficCount[PerIdLength(needed)];
             current.CopyTo(larger, 0);
             return larger;
         }
     }
+
+    /// <summary>Length of a per-id array (traffic counters, next-hop cache) holding ids below
+    /// <paramref name="idLimit"/>, with headroom so a growing mesh does not reallocate on every publish.</summary>
+    private static int PerIdLength(int idLimit) => Math.Max(idLimit + idLimit / 2, PerIdMinLength);
 
     /// <summary>Counts one transmitted frame toward its flow's frontend and backend.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
