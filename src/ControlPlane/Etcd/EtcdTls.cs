@@ -41,14 +41,9 @@ internal static class EtcdTls
     {
         try
         {
-            // A bundle may hold several CAs; all of them are trusted, nothing else is.
-            var bundle = new X509Certificate2Collection();
-            bundle.ImportFromPemFile(path);
-            if (bundle.Count == 0)
-                throw new ArgumentException("no CERTIFICATE block found");
-            return bundle;
+            return CaBundle.FromFile(path);
         }
-        catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        catch (Exception e) when (CaBundle.IsLoadError(e))
         {
             throw new EtcdException($"etcd config {file}: cannot load trusted-ca-file {path}: {e.Message}",
                 configFile: file, inner: e);

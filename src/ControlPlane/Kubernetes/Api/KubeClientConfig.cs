@@ -1,6 +1,6 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using FastPath.ControlPlane.Tls;
 
 namespace FastPath.ControlPlane.Kubernetes.Api;
 
@@ -70,16 +70,9 @@ public sealed record KubeClientConfig(
     {
         try
         {
-            var bundle = new X509Certificate2Collection();
-            if (pem is null)
-                bundle.ImportFromPemFile(where);
-            else
-                bundle.ImportFromPem(pem);
-            if (bundle.Count == 0)
-                throw new ArgumentException("no CERTIFICATE block found");
-            return bundle;
+            return pem is null ? CaBundle.FromFile(where) : CaBundle.FromPem(pem);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        catch (Exception e) when (CaBundle.IsLoadError(e))
         {
             throw new KubeApiException($"{where}: {field}: cannot load CA certificates: {e.Message}", e);
         }
