@@ -144,8 +144,7 @@ internal sealed class ResourceWatcher<T>
                     Apply(e.Object, deleted: true);
                     break;
                 case WatchEventType.Bookmark:
-                    if (MetadataString(e.Object, "resourceVersion") is { Length: > 0 } rv)
-                        Volatile.Write(ref _resourceVersion, rv);
+                    AdvanceResourceVersion(e.Object);
                     break;
                 case WatchEventType.Error:
                     int code = e.Object.TryGetProperty("code", out var c) && c.TryGetInt32(out int n) ? n : 0;
