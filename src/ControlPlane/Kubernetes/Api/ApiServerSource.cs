@@ -152,16 +152,16 @@ public sealed class ApiServerSource : IKubernetesSource
         }
     }
 
-    private KubernetesObjects Build(long generation)
-    {
-        var policies = _policies.Objects.OrderBy(p => p.Key, KeyOrder).Select(p => p.Value)
-            .Concat(_clusterwidePolicies.Objects.OrderBy(p => p.Key, KeyOrder).Select(p => p.Value));
-        return new KubernetesObjects(
-            generation,
-            [.. _services.Objects.OrderBy(p => p.Key, KeyOrder).Select(p => p.Value)],
-            [.. _slices.Objects.OrderBy(p => p.Key, KeyOrder).Select(p => p.Value)],
-            [.. policies]);
-    }
+    private KubernetesObjects Build(long generation) =>
+        new(generation,
+            [.. InKeyOrder(_services)],
+            [.. InKeyOrder(_slices)],
+            [.. InKeyOrder(_policies), .. InKeyOrder(_clusterwidePolicies)]);
+
+    /// <summary>A watcher's objects by namespace, then name: the same order whatever order events came in.</summary>
+    private static IEnumerable<T> InKeyOrder<T>(ResourceWatcher<T> watcher)
+        where T : class =>
+        watcher.Objects.OrderBy(p => p.Key, KeyOrder).Select(p => p.Value);
 
     /// <summary>Objects are replaced, never mutated, so reference equality per element is content equality here.</summary>
     private static bool SameContent(KubernetesObjects a, KubernetesObjects b) =>
