@@ -152,10 +152,8 @@ public static class KubeconfigFile
             if (!hasKey)
                 throw Error($"{userPath}.client-key", "a client certificate needs client-key or client-key-data");
 
-            string certField = !string.IsNullOrEmpty(certData) ? "client-certificate-data" : "client-certificate";
-            string keyField = !string.IsNullOrEmpty(keyData) ? "client-key-data" : "client-key";
-            string certPem = !string.IsNullOrEmpty(certData) ? Base64Text(certData, $"{userPath}.{certField}") : ReadText(certFile!, $"{userPath}.{certField}");
-            string keyPem = !string.IsNullOrEmpty(keyData) ? Base64Text(keyData, $"{userPath}.{keyField}") : ReadText(keyFile!, $"{userPath}.{keyField}");
+            var (certPem, certField) = Pem(certData, certFile, "client-certificate", userPath);
+            var (keyPem, keyField) = Pem(keyData, keyFile, "client-key", userPath);
             try
             {
                 return X509Certificate2.CreateFromPem(certPem, keyPem);
@@ -165,6 +163,13 @@ public static class KubeconfigFile
                 throw Error($"{userPath}.{certField}", $"cannot load the certificate with {keyField}: {e.Message}");
             }
         }
+
+        /// <summary>PEM text from <c>FIELD-data</c> (base64, preferred when both are given) or from the
+        /// file <c>FIELD</c> names, and which of the two it came from.</summary>
+        private (string Pem, string Field) Pem(string? data, string? file, string field, string userPath) =>
+            !string.IsNullOrEmpty(data)
+                ? (Base64Text(data, $"{userPath}.{field}-data"), $"{field}-data")
+                : (ReadText(file!, $"{userPath}.{field}"), field);
 
         private string ReadText(string path, string field)
         {
