@@ -54,10 +54,9 @@ public sealed class AgentConfigDirTests : IDisposable
     {
         var data = BaseData();
         data["cluster-nmae"] = "tokyo";
-        var (code, stdout, stderr) = Validate(WriteConfigDir(data));
-        Assert.Equal(2, code);
-        Assert.Contains("file 'cluster-nmae' names no agent flag", stderr);
-        Assert.DoesNotContain("config ok", stdout);
+        var result = Validate(WriteConfigDir(data));
+        AssertStopped(result, "file 'cluster-nmae' names no agent flag");
+        Assert.DoesNotContain("config ok", result.Stdout);
     }
 
     [Fact]
@@ -66,9 +65,7 @@ public sealed class AgentConfigDirTests : IDisposable
         var data = BaseData();
         data["lb-policy-aware-selection"] = "yes";
         string dir = WriteConfigDir(data);
-        var (code, _, stderr) = Validate(dir);
-        Assert.Equal(2, code);
-        Assert.Contains($"{Path.Combine(dir, "lb-policy-aware-selection")}: 'yes' is not a boolean", stderr);
+        AssertStopped(Validate(dir), $"{Path.Combine(dir, "lb-policy-aware-selection")}: 'yes' is not a boolean");
     }
 
     [Fact]
@@ -76,9 +73,7 @@ public sealed class AgentConfigDirTests : IDisposable
     {
         var data = BaseData();
         data["cluster-id"] = "300";
-        var (code, _, stderr) = Validate(WriteConfigDir(data));
-        Assert.Equal(2, code);
-        Assert.Contains("--cluster-id 300", stderr);
+        AssertStopped(Validate(WriteConfigDir(data)), "--cluster-id 300");
     }
 
     [Fact]
@@ -88,18 +83,14 @@ public sealed class AgentConfigDirTests : IDisposable
         string dir = WriteConfigDir(data);
         string key = Path.Combine(_root, "etcd-secrets", "etcd-client.key");
         File.Delete(key);
-        var (code, _, stderr) = Validate(dir);
-        Assert.Equal(2, code);
-        Assert.Contains($"key-file {key}: no such file", stderr);
+        AssertStopped(Validate(dir), $"key-file {key}: no such file");
     }
 
     [Fact]
     public void A_config_dir_that_does_not_exist_stops_start_up()
     {
-        var (code, _, stderr) = Validate(Path.Combine(_root, "missing"));
-        Assert.Equal(2, code);
-        Assert.Contains("--config-dir", stderr);
-        Assert.Contains("no such directory", stderr);
+        string missing = Path.Combine(_root, "missing");
+        AssertStopped(Validate(missing), $"--config-dir {missing}: no such directory");
     }
 
     /// <summary>fastpath-config's data with every pod-only path rewritten under this test's temp directory.</summary>
@@ -154,6 +145,13 @@ public sealed class AgentConfigDirTests : IDisposable
         foreach (var (key, value) in data)
             File.WriteAllText(Path.Combine(dir, key), value + "\n");
         return dir;
+    }
+
+    /// <summary>Exit 2 with the expected text in stderr; a failure shows all the agent printed.</summary>
+    private static void AssertStopped((int Code, string Stdout, string Stderr) result, string expected)
+    {
+        Assert.True(result.Code == 2 && result.Stderr.Contains(expected, StringComparison.Ordinal),
+            $"expected exit 2 and stderr containing \"{expected}\"; got exit {result.Code}\nstderr: {result.Stderr}\nstdout: {result.Stdout}");
     }
 
     private static (int Code, string Stdout, string Stderr) Validate(string configDir, params string[] extra)
