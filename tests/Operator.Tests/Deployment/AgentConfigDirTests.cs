@@ -126,10 +126,13 @@ public sealed class AgentConfigDirTests : IDisposable
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=fastpath-test-ca", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        // One clock reading for both: the CA's notAfter is stored to the second, and a client
+        // notAfter read a moment later can fall in the next second, past its issuer's (refused).
+        var now = DateTimeOffset.UtcNow;
+        using var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(2));
         using var clientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var clientRequest = new CertificateRequest("CN=fastpath", clientKey, HashAlgorithmName.SHA256);
-        using var client = clientRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), new byte[] { 1, 2, 3, 4 });
+        using var client = clientRequest.Create(ca, now.AddMinutes(-5), now.AddDays(1), new byte[] { 1, 2, 3, 4 });
         File.WriteAllText(Path.Combine(directory, $"{prefix}-ca.crt"), ca.ExportCertificatePem());
         File.WriteAllText(Path.Combine(directory, $"{prefix}.crt"), client.ExportCertificatePem());
         File.WriteAllText(Path.Combine(directory, $"{prefix}.key"), clientKey.ExportPkcs8PrivateKeyPem());
