@@ -50,6 +50,11 @@ internal static class CpuLoop
             Spin(args[0], int.Parse(args[1]), args.Length >= 4 ? int.Parse(args[2]) : 65521, args.Length >= 4 ? int.Parse(args[3]) : 1000);
             return;
         }
+        if (args.Length == 1 && args[0] == "batch-vs-frame")
+        {
+            CompareBatchWithPerFrame();
+            return;
+        }
         bool maglevOnly = args.Length == 1 && args[0] == "maglev-only";
         foreach (bool policy in maglevOnly ? [] : new[] { false, true })
         {
@@ -97,6 +102,54 @@ internal static class CpuLoop
                     build.Build();
                 Report(name, 1, () => Repeat(20, () => build.Build()) / 1000.0);
             }
+    }
+
+    /// <summary>ProcessBatch against Process frame by frame, alternating round by round in one
+    /// process (so both see the same memory placement and neighbours): each line gives both
+    /// medians and their ratio.</summary>
+    private static void CompareBatchWithPerFrame()
+    {
+        foreach (bool policy in new[] { false, true })
+        {
+            var bench = new PipelineBenchmarks { Policy = policy };
+            bench.Setup();
+            Compare($"established DNAT, 64-frame batches, policy {(policy ? "on" : "off")}", bench,
+                () => Repeat(20_000, () => bench.EstablishedForwardBatch()) / 64);
+            Compare($"established reverse NAT, 64-frame batches, policy {(policy ? "on" : "off")}", bench,
+                () => Repeat(20_000, () => bench.EstablishedReplyBatch()) / 64);
+            Compare($"established DNAT, 64-frame batches of 65,536 flows, policy {(policy ? "on" : "off")}", bench,
+                () => Repeat(20_000, () => bench.EstablishedForwardSpread()) / 64);
+            Compare($"new flow, 65,536 into one table, policy {(policy ? "on" : "off")}", bench, () =>
+            {
+                bench.FreshTable();
+                long t0 = ThreadCpuNs();
+                for (int i = 0; i < 16; i++)
+                    bench.NewFlow();
+                return (ThreadCpuNs() - t0) / (16.0 * 4096);
+            });
+        }
+    }
+
+    private static void Compare(string name, PipelineBenchmarks bench, Func<double> round)
+    {
+        if (!Selected(name))
+            return;
+        var batch = new double[Rounds];
+        var perFrame = new double[Rounds];
+        for (int i = -1; i < Rounds; i++) // round -1 warms both up
+        {
+            bench.PerFrame = false;
+            double b = round();
+            bench.PerFrame = true;
+            double f = round();
+            if (i >= 0)
+                (batch[i], perFrame[i]) = (b, f);
+        }
+        bench.PerFrame = false;
+        Array.Sort(batch);
+        Array.Sort(perFrame);
+        double mb = batch[Rounds / 2], mf = perFrame[Rounds / 2];
+        Console.WriteLine($"{name}\tbatch {mb:F1}\tper frame {mf:F1}\tratio {mb / mf:F2}");
     }
 
     private static double Repeat<T>(int count, Func<T> body)

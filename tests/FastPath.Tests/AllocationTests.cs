@@ -26,10 +26,15 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
     /// the batches alternate between two snapshots with different policy revisions, so flows that
     /// span a batch boundary take the re-check path too. Every new flow also writes an event.
     /// </summary>
+    /// <remarks>Batched: <see cref="PacketPipeline.ProcessBatch{TFrames}"/> as the worker calls it,
+    /// each batch one side's frames (64 flows' SYNs, then their SYN-ACKs, ACKs and FINs); frame by
+    /// frame: <see cref="PacketPipeline.Process"/>, each flow's five packets in a row.</remarks>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Pipeline_processes_a_million_packets_of_new_and_established_flows_without_allocating(bool policyOn)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Pipeline_processes_a_million_packets_of_new_and_established_flows_without_allocating(bool policyOn, bool batched)
     {
         const int flowsPerFamily = 1024;
         const int packetsPerFlow = 5;
@@ -58,19 +63,34 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             bool v6 = family == 1;
             var backend = v6 ? Backend6 : Backend1;
-            for (int i = 0; i < flowsPerFamily; i++)
+            string? client = v6 ? "fd00::1" : null;
+            var lifetime = new Func<int, (byte[], int)>[]
             {
-                int port = 10000 + i;
-                templates.Add((ToVip(port, TcpFlags.Syn, v6).Build(), ClientSlot));
-                templates.Add((FromBackend(backend, port, TcpFlags.Syn | TcpFlags.Ack, v6 ? "fd00::1" : null).Build(), BackendSlot));
-                templates.Add((ToVip(port, TcpFlags.Ack, v6).Build(), ClientSlot));
-                templates.Add((ToVip(port, TcpFlags.Fin | TcpFlags.Ack, v6).Build(), ClientSlot));
-                templates.Add((FromBackend(backend, port, TcpFlags.Fin | TcpFlags.Ack, v6 ? "fd00::1" : null).Build(), BackendSlot));
+                port => (ToVip(port, TcpFlags.Syn, v6).Build(), ClientSlot),
+                port => (FromBackend(backend, port, TcpFlags.Syn | TcpFlags.Ack, client).Build(), BackendSlot),
+                port => (ToVip(port, TcpFlags.Ack, v6).Build(), ClientSlot),
+                port => (ToVip(port, TcpFlags.Fin | TcpFlags.Ack, v6).Build(), ClientSlot),
+                port => (FromBackend(backend, port, TcpFlags.Fin | TcpFlags.Ack, client).Build(), BackendSlot),
+            };
+            if (batched)
+            {
+                for (int group = 0; group < flowsPerFamily; group += 64)
+                    foreach (var packet in lifetime)
+                        for (int port = 10000 + group; port < 10000 + group + 64; port++)
+                            templates.Add(packet(port));
+            }
+            else
+            {
+                for (int port = 10000; port < 10000 + flowsPerFamily; port++)
+                    foreach (var packet in lifetime)
+                        templates.Add(packet(port));
             }
         }
         var frames = templates.Select(t => t.Frame).ToArray();
         var slots = templates.Select(t => t.Slot).ToArray();
         byte[] work = new byte[256];
+        var buffers = new BatchBuffers(64);
+        var results = new PacketResult[64];
         var expired = new FlowReplyKey[1024];
         long forwarded = 0;
 
@@ -80,13 +100,26 @@ public class AllocationTests(Xunit.Abstractions.ITestOutputHelper output)
             {
                 rig.Pipeline.BeginBatch(snapshots[batchNumber++ & 1], rig.NextHops, rig.NowMs);
                 int end = Math.Min(start + 64, frames.Length);
-                for (int i = start; i < end; i++)
+                if (batched)
                 {
-                    byte[] template = frames[i];
-                    template.CopyTo(work, 0);
-                    PacketResult result = rig.Pipeline.Process(work.AsSpan(0, template.Length), slots[i]);
-                    if (result.Verdict == Verdict.Forward)
-                        forwarded++;
+                    buffers.Clear();
+                    for (int i = start; i < end; i++)
+                        buffers.Add(frames[i]);
+                    var batch = buffers.AsFrames();
+                    rig.Pipeline.ProcessBatch(ref batch, slots[start], results);
+                    for (int i = 0; i < end - start; i++)
+                        if (results[i].Verdict == Verdict.Forward)
+                            forwarded++;
+                }
+                else
+                {
+                    for (int i = start; i < end; i++)
+                    {
+                        byte[] template = frames[i];
+                        template.CopyTo(work, 0);
+                        if (rig.Pipeline.Process(work.AsSpan(0, template.Length), slots[i]).Verdict == Verdict.Forward)
+                            forwarded++;
+                    }
                 }
                 rig.Pipeline.ClearPending();
             }

@@ -40,7 +40,17 @@ public class PipelineBenchmarks
     private byte[][] _batchForward = null!;
     private byte[][] _batchReply = null!;
     private int _nextNewFlow;
+    /// <summary>Established flows of the spread case, a power of two (the case cycles through them).</summary>
+    private const int SpreadFlows = 65536;
+    private byte[][] _spreadForward = null!;
+    private int _spreadNext;
     private readonly byte[] _work = new byte[256];
+    private readonly BatchBuffers _batch = new(BatchFrames);
+    private readonly PacketResult[] _results = new PacketResult[BatchFrames];
+
+    /// <summary>Batch cases call <see cref="PacketPipeline.Process"/> frame by frame instead of
+    /// <see cref="PacketPipeline.ProcessBatch{TFrames}"/> (<c>--cpu-loop batch-vs-frame</c> compares the two in one process).</summary>
+    public bool PerFrame { get; set; }
 
     /// <summary>Policy enforced (identities + rules) or not.</summary>
     [Params(false, true)]
@@ -131,6 +141,21 @@ public class PipelineBenchmarks
             Run((byte[])_batchForward[i].Clone(), ClientSlot);
         }
 
+        // 65,536 established flows for the spread case: their ct entries (8 MB) and frames (5 MB)
+        // are far beyond the caches, as on a busy node, so each frame's ct lines come from memory.
+        _spreadForward = new byte[SpreadFlows][];
+        for (int i = 0; i < SpreadFlows; i++)
+        {
+            int port = 20000 + i / 250;
+            string client = $"10.244.200.{1 + i % 250}";
+            var open = ToVip(port, TcpFlags.Syn, client: client).Build();
+            Run(open, ClientSlot);
+            var chosen = FindBackendOf(open);
+            Run(FromBackend(chosen, port, TcpFlags.Syn | TcpFlags.Ack, client).Build(), BackendSlot);
+            _spreadForward[i] = ToVip(port, TcpFlags.Ack, client: client).Build();
+            Run((byte[])_spreadForward[i].Clone(), ClientSlot);
+        }
+
         // Every established case must take the established path — no flow created, replies
         // counted as replies — in the state the benchmarks start from (BenchmarkDotNet runs each
         // case in its own process right after this setup).
@@ -138,6 +163,7 @@ public class PipelineBenchmarks
         long replies = _rig.Pipeline.Counters.Replies;
         if (EstablishedForward() != Verdict.Forward || EstablishedReply() != Verdict.Forward
             || EstablishedForwardBatch() != BatchFrames || EstablishedReplyBatch() != BatchFrames
+            || EstablishedForwardSpread() != BatchFrames
             || _rig.Pipeline.Counters.NewFlows != newFlows || _rig.Pipeline.Counters.Replies != replies + 1 + BatchFrames)
             throw new InvalidOperationException("the established-flow fixtures are not all forwarded as established flows");
         if (Policy && _rig.Pipeline.Counters.PolicyRechecks != 0)
@@ -187,21 +213,49 @@ public class PipelineBenchmarks
     [Benchmark(Description = "established flows, backend → client (reverse NAT), per frame of a 64-frame batch", OperationsPerInvoke = BatchFrames)]
     public int EstablishedReplyBatch() => RunBatch(_batchReply, BackendSlot);
 
-    /// <summary>What a worker does per batch: BeginBatch once, then copy (the frame arriving in
-    /// UMEM) and process each frame.</summary>
+    [Benchmark(Description = "established flows, client → backend (DNAT), per frame of a 64-frame batch, 65,536 flows", OperationsPerInvoke = BatchFrames)]
+    public int EstablishedForwardSpread()
+    {
+        var pipeline = _rig.Pipeline;
+        pipeline.BeginBatch(_snapshot, _rig.NextHops, _rig.NowMs);
+        int forwarded = ProcessBatch(_spreadForward, _spreadNext, BatchFrames, ClientSlot);
+        _spreadNext = (_spreadNext + BatchFrames) & (SpreadFlows - 1);
+        pipeline.ClearPending();
+        return forwarded;
+    }
+
+    /// <summary>What a worker does per batch: BeginBatch once, copy each frame (its arrival in
+    /// UMEM), then process the batch.</summary>
     private int RunBatch(byte[][] frames, int slot)
     {
         var pipeline = _rig.Pipeline;
         pipeline.BeginBatch(_snapshot, _rig.NextHops, _rig.NowMs);
-        int forwarded = 0;
-        for (int i = 0; i < frames.Length; i++)
-        {
-            byte[] template = frames[i];
-            template.AsSpan().CopyTo(_work);
-            if (pipeline.Process(_work.AsSpan(0, template.Length), slot).Verdict == Verdict.Forward)
-                forwarded++;
-        }
+        int forwarded = ProcessBatch(frames, 0, frames.Length, slot);
         pipeline.ClearPending();
+        return forwarded;
+    }
+
+    /// <summary>Copies <paramref name="count"/> templates from <paramref name="first"/> into the
+    /// batch buffers and runs them through <see cref="PacketPipeline.ProcessBatch{TFrames}"/>.</summary>
+    private int ProcessBatch(byte[][] templates, int first, int count, int slot)
+    {
+        _batch.Clear();
+        for (int i = 0; i < count; i++)
+            _batch.Add(templates[first + i]);
+        if (PerFrame)
+        {
+            for (int i = 0; i < count; i++)
+                _results[i] = _rig.Pipeline.Process(_batch.Frame(i), slot);
+        }
+        else
+        {
+            var frames = _batch.AsFrames();
+            _rig.Pipeline.ProcessBatch(ref frames, slot, _results);
+        }
+        int forwarded = 0;
+        for (int i = 0; i < count; i++)
+            if (_results[i].Verdict == Verdict.Forward)
+                forwarded++;
         return forwarded;
     }
 
@@ -220,19 +274,13 @@ public class PipelineBenchmarks
     {
         int forwarded = 0;
         var pipeline = _rig.Pipeline;
-        for (int i = 0; i < FlowsPerInvoke; i++)
+        for (int i = 0; i < FlowsPerInvoke; i += BatchFrames)
         {
-            if ((i & 63) == 0)
-            {
-                pipeline.ClearPending(); // the worker flushes reply tuples once per 64-frame batch
-                pipeline.BeginBatch(_snapshot, _rig.NextHops, _rig.NowMs);
-            }
-            byte[] template = _newFlows[_nextNewFlow++];
-            template.AsSpan().CopyTo(_work);
-            if (pipeline.Process(_work.AsSpan(0, template.Length), ClientSlot).Verdict == Verdict.Forward)
-                forwarded++;
+            pipeline.BeginBatch(_snapshot, _rig.NextHops, _rig.NowMs);
+            forwarded += ProcessBatch(_newFlows, _nextNewFlow, BatchFrames, ClientSlot);
+            _nextNewFlow += BatchFrames;
+            pipeline.ClearPending(); // the worker flushes reply tuples once per batch
         }
-        pipeline.ClearPending();
         return forwarded;
     }
 }

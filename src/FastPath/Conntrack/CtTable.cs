@@ -307,15 +307,53 @@ public sealed class CtTable
 
     private int Claim(in CtProbe probe)
     {
-        int first = probe.First, second = probe.Second;
-        uint firstEmpty = EmptyMask(first), secondEmpty = EmptyMask(second);
-        if (BitOperations.PopCount(secondEmpty) > BitOperations.PopCount(firstEmpty))
-        {
-            (first, second) = (second, first);
-            (firstEmpty, secondEmpty) = (secondEmpty, firstEmpty);
-        }
+        var (first, firstEmpty, second, secondEmpty) = ByRoom(in probe);
         int index = ClaimIn(first, firstEmpty, probe.Tag);
         return index >= 0 ? index : ClaimIn(second, secondEmpty, probe.Tag);
+    }
+
+    /// <summary>A probe's two buckets with their empty-slot masks, the emptier first: an insert
+    /// tries that one first (two choices keep the buckets evenly filled).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private (int First, uint FirstEmpty, int Second, uint SecondEmpty) ByRoom(in CtProbe probe)
+    {
+        uint firstEmpty = EmptyMask(probe.First), secondEmpty = EmptyMask(probe.Second);
+        return BitOperations.PopCount(secondEmpty) > BitOperations.PopCount(firstEmpty)
+            ? (probe.Second, secondEmpty, probe.First, firstEmpty)
+            : (probe.First, firstEmpty, probe.Second, secondEmpty);
+    }
+
+    /// <summary>
+    /// For a key whose State lines were <see cref="Prefetch"/>ed a little earlier: starts loading
+    /// the entry line its lookup will compare first (the first hash-tag match) or, when no tag
+    /// matches — a new flow — the line an insert would claim now. A new flow's two entry lines
+    /// are the misses it otherwise waits for: its stores queue behind them until the claim's
+    /// CAS must drain them. True when a tag matched (the key probably exists). A hint only: the
+    /// lookup and the claim decide again when the frame's turn comes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe bool PrefetchEntry(in CtProbe probe)
+    {
+        uint candidates = CandidateMask(probe.First, probe.Tag) | (CandidateMask(probe.Second, probe.Tag) << EntriesPerBucket);
+        int index;
+        if (candidates != 0)
+        {
+            int bit = BitOperations.TrailingZeroCount(candidates);
+            index = bit < EntriesPerBucket ? probe.First * EntriesPerBucket + bit : probe.Second * EntriesPerBucket + bit - EntriesPerBucket;
+        }
+        else
+        {
+            var (first, firstEmpty, second, secondEmpty) = ByRoom(in probe);
+            if (firstEmpty != 0)
+                index = first * EntriesPerBucket + BitOperations.TrailingZeroCount(firstEmpty);
+            else if (secondEmpty != 0)
+                index = second * EntriesPerBucket + BitOperations.TrailingZeroCount(secondEmpty);
+            else
+                return false;
+        }
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref EntryAt(index)));
+        return candidates != 0;
     }
 
     /// <summary>Claims one of the slots <paramref name="empty"/> marks (as seen a moment ago; each

@@ -16,7 +16,8 @@ namespace FastPath.Pipeline;
 /// egress slot. One instance per worker thread; not thread-safe by itself (the ct table is).
 ///
 /// Per batch the worker calls <see cref="BeginBatch"/> (reads the published snapshot and
-/// next-hop table once, plus the coarse clock), then <see cref="Process"/> per frame, then
+/// next-hop table once, plus the coarse clock), then <see cref="ProcessBatch{TFrames}"/> (or
+/// <see cref="Process"/> per frame), then
 /// flushes <see cref="RemovedReplyKeys"/> (delete from fp_flows), then
 /// <see cref="PendingReplyKeys"/> (add to fp_flows) — in that order, so a flow removed and
 /// recreated within one batch ends up present — passes <see cref="WantedNeighbours"/> to the
@@ -60,6 +61,26 @@ public sealed class PacketPipeline
     private const int PerIdMinLength = 16;
     private TrafficCount[] _frontendTraffic = [];
     private TrafficCount[] _backendTraffic = [];
+
+    /// <summary>How many frames ahead of its turn <see cref="ProcessBatch{TFrames}"/> parses a frame
+    /// and starts loading its ct buckets: far enough for a miss to L3 or memory to complete
+    /// during the frames in between, near enough that the lines are still cached when used.</summary>
+    public const int StageDistance = 4;
+    /// <summary>How many frames ahead of its turn a frame's ct entry lines start loading (its
+    /// State lines, loading since <see cref="StageDistance"/>, say which).</summary>
+    public const int LocateDistance = 2;
+    private const int StageMask = 7; // ring of 8 ≥ StageDistance + 1 staged frames
+    /// <summary>A frame staged ahead of its turn: the parse result, its ct probe and, for a new
+    /// flow, its reply key's probe.</summary>
+    private struct StagedFrame
+    {
+        public ParsedPacket Packet;
+        public CtProbe Probe;
+        public CtProbe ReplyProbe;
+        public DropReason Reason;
+        public bool ReplyKnown;
+    }
+    private readonly StagedFrame[] _staged = new StagedFrame[StageMask + 1];
 
     /// <summary>A backend's next hop as found in the next-hop table of <see cref="Generation"/>.</summary>
     private struct CachedHop
@@ -228,9 +249,107 @@ public sealed class PacketPipeline
         DropReason reason = PacketParser.Parse(frame, out ParsedPacket packet);
         if (reason != DropReason.None)
             return DropUnparsed(reason);
+        CtProbe probe = _ct.Probe(in packet.Key);
+        return Dispatch(frame, ref packet, in probe, ingressSlot);
+    }
 
+    /// <summary>
+    /// Processes a batch of frames in place, as <see cref="Process"/> would one by one, writing
+    /// each frame's result to <paramref name="results"/>. Frames are staged ahead of their turn —
+    /// parsed, hashed and their ct State lines prefetched <see cref="StageDistance"/> frames
+    /// ahead, their entry lines (and a new flow's reply buckets) <see cref="LocateDistance"/>
+    /// ahead, a new flow's reply entry line one ahead — so with a table larger than the caches
+    /// the misses of several frames overlap instead of each frame waiting for its own. Staging
+    /// ahead is safe: a frame's bytes only change in its own turn, the stages only prefetch, and
+    /// the ct lookup itself still happens in turn (a flow an earlier frame of the batch created is found).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void ProcessBatch<TFrames>(ref TFrames frames, int ingressSlot, Span<PacketResult> results)
+        where TFrames : struct, IFrameBatch
+    {
+        int count = frames.Count;
+        if (results.Length < count)
+            throw new ArgumentException($"{results.Length} result slots for a batch of {count} frames", nameof(results));
+        StagedFrame[] staged = _staged;
+        int parsed = 0, located = 0; // frames staged so far by the first and the second stage
+        for (int i = 0; i < count; i++)
+        {
+            // One call site per stage (the first turn catches up on frames 0..distance): each
+            // inlined copy of the parser spends inlining budget the rest of the path needs.
+            for (int ahead = Math.Min(i + StageDistance, count - 1); parsed <= ahead; parsed++)
+                Stage(frames.Frame(parsed), ref staged[parsed & StageMask]);
+            for (int ahead = Math.Min(i + LocateDistance, count - 1); located <= ahead; located++)
+                StageEntries(ref staged[located & StageMask]);
+            if (i + 1 < count)
+                StageReplyEntry(ref staged[(i + 1) & StageMask]);
+            ref StagedFrame current = ref staged[i & StageMask];
+            Counters.Packets++;
+            results[i] = current.Reason == DropReason.None
+                ? Dispatch(frames.Frame(i), ref current.Packet, in current.Probe, ingressSlot)
+                : DropUnparsed(current.Reason);
+        }
+    }
+
+    /// <summary>Parses a frame ahead of its turn, hashes its key and starts loading its ct buckets.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Stage(Span<byte> frame, ref StagedFrame staged)
+    {
+        staged.Reason = PacketParser.Parse(frame, out staged.Packet);
+        if (staged.Reason != DropReason.None)
+            return;
+        staged.Probe = _ct.Probe(in staged.Packet.Key);
+        _ct.Prefetch(in staged.Probe);
+    }
+
+    /// <summary>
+    /// Second stage, <see cref="LocateDistance"/> frames ahead, once the frame's State lines have
+    /// had time to arrive: starts loading the entry line its lookup will read or, for a new flow,
+    /// the one its insert will claim. A new flow also chooses its backend here (as
+    /// <see cref="ProcessNewFlow"/> will again, from the same snapshot) so that its reply key's
+    /// State lines start loading too.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StageEntries(ref StagedFrame staged)
+    {
+        staged.ReplyKnown = false;
+        if (staged.Reason == DropReason.None && !_ct.PrefetchEntry(in staged.Probe))
+            StageNewFlow(ref staged);
+    }
+
+    /// <summary>The second stage of a frame no ct entry matched: choose its backend and start
+    /// loading its reply key's State lines.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void StageNewFlow(ref StagedFrame staged)
+    {
+        ref ParsedPacket packet = ref staged.Packet;
+        ForwardingSnapshot snapshot = _snapshot;
+        FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
+        if (frontend is null)
+            return;
+        uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(snapshot.IpCache.Lookup(packet.Source)) : frontend.MaglevTable;
+        if (table.Length == 0)
+            return;
+        ref readonly BackendEntry backend = ref snapshot.Backend(table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)]);
+        FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
+        staged.ReplyProbe = _ct.Probe(in replyKey);
+        _ct.Prefetch(in staged.ReplyProbe);
+        staged.ReplyKnown = true;
+    }
+
+    /// <summary>Third stage, one frame ahead: a new flow's reply State lines have had time to
+    /// arrive; start loading the entry line its reply entry will claim.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StageReplyEntry(ref StagedFrame staged)
+    {
+        if (staged.ReplyKnown)
+            _ct.PrefetchEntry(in staged.ReplyProbe);
+    }
+
+    /// <summary>A parsed frame's way: ct hit → its direction's path; miss → new flow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private PacketResult Dispatch(Span<byte> frame, ref ParsedPacket packet, in CtProbe probe, int ingressSlot)
+    {
         ref readonly FlowKey key = ref packet.Key;
-        CtProbe probe = _ct.Probe(in key);
         if (_ct.TryLookup(in key, in probe, out CtFlow flow))
             return flow.IsReply ? ForwardReply(frame, ref packet, in flow) : ForwardExisting(frame, ref packet, in flow);
         return ProcessNewFlow(frame, ref packet, in key, in probe, ingressSlot);

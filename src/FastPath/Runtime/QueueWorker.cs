@@ -47,6 +47,7 @@ public sealed class QueueWorker : IDisposable
     private readonly ulong[][] _txAddresses;
     private readonly uint[][] _txLengths;
     private readonly int[] _txCounts;
+    private readonly PacketResult[] _results = new PacketResult[BatchSize];
     private readonly int _fillTarget;
     private Thread? _thread;
     private volatile bool _stopping;
@@ -152,10 +153,14 @@ public sealed class QueueWorker : IDisposable
     {
         var rx = socket.Rx;
         uint n = rx.Peek(BatchSize, out uint index);
+        if (n == 0)
+            return 0;
+        var frames = new RxFrames(rx, _umem, index, (int)n);
+        _pipeline.ProcessBatch(ref frames, slot, _results);
         for (uint i = 0; i < n; i++)
         {
             ref var desc = ref rx.RxTxDesc(index + i);
-            var result = _pipeline.Process(_umem.Frame(desc.Addr, (int)desc.Len), slot);
+            PacketResult result = _results[i];
             if (result.Verdict == Verdict.Forward && _sockets[result.EgressSlot] is not null)
             {
                 int egress = result.EgressSlot;
@@ -168,10 +173,21 @@ public sealed class QueueWorker : IDisposable
                 _free.Push(desc.Addr);
             }
         }
-        if (n > 0)
-            rx.Release(n);
+        rx.Release(n);
         Counters.RxPackets += n;
         return n;
+    }
+
+    /// <summary>The descriptors one RX Peek returned, as frames in the UMEM.</summary>
+    private readonly struct RxFrames(XskRing rx, Umem umem, uint first, int count) : IFrameBatch
+    {
+        public int Count => count;
+
+        public Span<byte> Frame(int index)
+        {
+            ref var desc = ref rx.RxTxDesc(first + (uint)index);
+            return umem.Frame(desc.Addr, (int)desc.Len);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
