@@ -71,14 +71,22 @@ public sealed class PacketPipeline
     public const int LocateDistance = 2;
     private const int StageMask = 7; // ring of 8 ≥ StageDistance + 1 staged frames
     /// <summary>A frame staged ahead of its turn: the parse result, its ct probe and, for a new
-    /// flow, its reply key's probe.</summary>
+    /// flow, what its staging already decided.</summary>
     private struct StagedFrame
     {
         public ParsedPacket Packet;
         public CtProbe Probe;
-        public CtProbe ReplyProbe;
+        public NewFlowHint NewFlow;
         public DropReason Reason;
-        public bool ReplyKnown;
+    }
+
+    /// <summary>A new flow's backend and reply probe as staging chose them (from the batch's
+    /// snapshot, so <see cref="ProcessNewFlow"/> would choose the same); unset for a frame it did not stage.</summary>
+    private struct NewFlowHint
+    {
+        public CtProbe ReplyProbe;
+        public uint BackendId;
+        public bool Known;
     }
     private readonly StagedFrame[] _staged = new StagedFrame[StageMask + 1];
 
@@ -250,7 +258,7 @@ public sealed class PacketPipeline
         if (reason != DropReason.None)
             return DropUnparsed(reason);
         CtProbe probe = _ct.Probe(in packet.Key);
-        return Dispatch(frame, ref packet, in probe, ingressSlot);
+        return Dispatch(frame, ref packet, in probe, ingressSlot, default);
     }
 
     /// <summary>
@@ -263,7 +271,9 @@ public sealed class PacketPipeline
     /// ahead is safe: a frame's bytes only change in its own turn, the stages only prefetch, and
     /// the ct lookup itself still happens in turn (a flow an earlier frame of the batch created is found).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>NoInlining: compiled as its own method, with its own inlining budget for the stages
+    /// and the lookup; inlined into a caller, the JIT left helpers such as the entry prefetch as calls.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public void ProcessBatch<TFrames>(ref TFrames frames, int ingressSlot, Span<PacketResult> results)
         where TFrames : struct, IFrameBatch
     {
@@ -285,7 +295,7 @@ public sealed class PacketPipeline
             ref StagedFrame current = ref staged[i & StageMask];
             Counters.Packets++;
             results[i] = current.Reason == DropReason.None
-                ? Dispatch(frames.Frame(i), ref current.Packet, in current.Probe, ingressSlot)
+                ? Dispatch(frames.Frame(i), ref current.Packet, in current.Probe, ingressSlot, in current.NewFlow)
                 : DropUnparsed(current.Reason);
         }
     }
@@ -311,7 +321,7 @@ public sealed class PacketPipeline
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StageEntries(ref StagedFrame staged)
     {
-        staged.ReplyKnown = false;
+        staged.NewFlow.Known = false;
         if (staged.Reason == DropReason.None && !_ct.PrefetchEntry(in staged.Probe))
             StageNewFlow(ref staged);
     }
@@ -329,11 +339,13 @@ public sealed class PacketPipeline
         uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(snapshot.IpCache.Lookup(packet.Source)) : frontend.MaglevTable;
         if (table.Length == 0)
             return;
-        ref readonly BackendEntry backend = ref snapshot.Backend(table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)]);
+        uint backendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
+        ref readonly BackendEntry backend = ref snapshot.Backend(backendId);
         FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
-        staged.ReplyProbe = _ct.Probe(in replyKey);
-        _ct.Prefetch(in staged.ReplyProbe);
-        staged.ReplyKnown = true;
+        staged.NewFlow.ReplyProbe = _ct.Probe(in replyKey);
+        _ct.Prefetch(in staged.NewFlow.ReplyProbe);
+        staged.NewFlow.BackendId = backendId;
+        staged.NewFlow.Known = true;
     }
 
     /// <summary>Third stage, one frame ahead: a new flow's reply State lines have had time to
@@ -341,18 +353,18 @@ public sealed class PacketPipeline
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StageReplyEntry(ref StagedFrame staged)
     {
-        if (staged.ReplyKnown)
-            _ct.PrefetchEntry(in staged.ReplyProbe);
+        if (staged.NewFlow.Known)
+            _ct.PrefetchEntry(in staged.NewFlow.ReplyProbe);
     }
 
     /// <summary>A parsed frame's way: ct hit → its direction's path; miss → new flow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private PacketResult Dispatch(Span<byte> frame, ref ParsedPacket packet, in CtProbe probe, int ingressSlot)
+    private PacketResult Dispatch(Span<byte> frame, ref ParsedPacket packet, in CtProbe probe, int ingressSlot, in NewFlowHint hint)
     {
         ref readonly FlowKey key = ref packet.Key;
         if (_ct.TryLookup(in key, in probe, out CtFlow flow))
             return flow.IsReply ? ForwardReply(frame, ref packet, in flow) : ForwardExisting(frame, ref packet, in flow);
-        return ProcessNewFlow(frame, ref packet, in key, in probe, ingressSlot);
+        return ProcessNewFlow(frame, ref packet, in key, in probe, ingressSlot, in hint);
     }
 
     /// <summary>client → VIP packet of a flow ct already pins to a backend.</summary>
@@ -437,9 +449,11 @@ public sealed class PacketPipeline
         return true;
     }
 
-    /// <summary>First packet of a flow: pick a backend, decide the policy verdict, create ct state, DNAT.</summary>
+    /// <summary>First packet of a flow: pick a backend, decide the policy verdict, create ct state, DNAT.
+    /// A known <paramref name="hint"/> (the batch's staging) supplies the backend and the reply probe.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private PacketResult ProcessNewFlow(Span<byte> frame, ref ParsedPacket packet, in FlowKey key, in CtProbe probe, int ingressSlot)
+    private PacketResult ProcessNewFlow(Span<byte> frame, ref ParsedPacket packet, in FlowKey key, in CtProbe probe, int ingressSlot,
+        in NewFlowHint hint)
     {
         ForwardingSnapshot snapshot = _snapshot;
         FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
@@ -448,18 +462,34 @@ public sealed class PacketPipeline
         PolicyOutcome outcome = default;
         outcome.ClientIdentity = snapshot.IpCache.Lookup(packet.Source);
         // Policy-aware selection: the client identity's own table holds only backends it may reach.
-        uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(outcome.ClientIdentity) : frontend.MaglevTable;
-        if (table.Length == 0)
-            return DropNewFlow(DropReason.NoBackend, in packet, frontend, 0, in outcome);
-        uint backendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
+        uint backendId;
+        if (hint.Known)
+        {
+            backendId = hint.BackendId;
+        }
+        else
+        {
+            uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(outcome.ClientIdentity) : frontend.MaglevTable;
+            if (table.Length == 0)
+                return DropNewFlow(DropReason.NoBackend, in packet, frontend, 0, in outcome);
+            backendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
+        }
         ref readonly BackendEntry backend = ref snapshot.Backend(backendId); // id 0 → Status None
         if (backend.Status != BackendStatus.Active)
             return DropNewFlow(DropReason.NoBackend, in packet, frontend, backendId, in outcome);
-        // The reply tuple is known now: start loading its ct buckets, so the lookup and insert
-        // below find them in cache after the policy and next-hop decisions.
         FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
-        CtProbe replyProbe = _ct.Probe(in replyKey);
-        _ct.Prefetch(in replyProbe);
+        CtProbe replyProbe;
+        if (hint.Known)
+        {
+            replyProbe = hint.ReplyProbe; // its buckets are loading since the staging
+        }
+        else
+        {
+            // The reply tuple is known now: start loading its ct buckets, so the lookup and insert
+            // below find them in cache after the policy and next-hop decisions.
+            replyProbe = _ct.Probe(in replyKey);
+            _ct.Prefetch(in replyProbe);
+        }
         outcome.BackendIdentity = snapshot.IpCache.Lookup(backend.Address);
         if (!PolicyCheck.IsAllowed(snapshot.Policy, backend.PortRaw, packet.Protocol, ref outcome))
             return DropNewFlow(DropReason.PolicyDenied, in packet, frontend, backendId, in outcome);
