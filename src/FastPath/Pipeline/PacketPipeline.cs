@@ -280,6 +280,7 @@ public sealed class PacketPipeline
         int count = frames.Count;
         if (results.Length < count)
             throw new ArgumentException($"{results.Length} result slots for a batch of {count} frames", nameof(results));
+        Counters.Packets += count;
         StagedFrame[] staged = _staged;
         int parsed = 0, located = 0; // frames staged so far by the first and the second stage
         for (int i = 0; i < count; i++)
@@ -293,7 +294,6 @@ public sealed class PacketPipeline
             if (i + 1 < count)
                 StageReplyEntry(ref staged[(i + 1) & StageMask]);
             ref StagedFrame current = ref staged[i & StageMask];
-            Counters.Packets++;
             results[i] = current.Reason == DropReason.None
                 ? Dispatch(frames.Frame(i), ref current.Packet, in current.Probe, ingressSlot, in current.NewFlow)
                 : DropUnparsed(current.Reason);
