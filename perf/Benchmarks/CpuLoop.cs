@@ -65,6 +65,7 @@ internal static class CpuLoop
             Report($"established reverse NAT, policy {(policy ? "on" : "off")}", 1, () => Repeat(1_000_000, () => bench.EstablishedReply()));
             Report($"established DNAT, 64-frame batches, policy {(policy ? "on" : "off")}", 1, () => Repeat(20_000, () => bench.EstablishedForwardBatch()) / 64);
             Report($"established reverse NAT, 64-frame batches, policy {(policy ? "on" : "off")}", 1, () => Repeat(20_000, () => bench.EstablishedReplyBatch()) / 64);
+            Report($"established DNAT, 64-frame batches of 65,536 flows, policy {(policy ? "on" : "off")}", 1, () => Repeat(20_000, () => bench.EstablishedForwardSpread()) / 64);
             Report($"new flow, policy {(policy ? "on" : "off")}", 0, () =>
             {
                 long ns = 0;
