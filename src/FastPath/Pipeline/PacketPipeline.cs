@@ -76,13 +76,14 @@ public sealed class PacketPipeline
     {
         public ParsedPacket Packet;
         public CtProbe Probe;
-        public NewFlowHint NewFlow;
+        public BackendChoice NewFlow;
         public DropReason Reason;
     }
 
-    /// <summary>A new flow's backend and reply probe as staging chose them (from the batch's
-    /// snapshot, so <see cref="ProcessNewFlow"/> would choose the same); unset for a frame it did not stage.</summary>
-    private struct NewFlowHint
+    /// <summary>A new flow's backend and reply probe (<see cref="ChooseBackend"/>). Staged ones come
+    /// from the batch's snapshot, so <see cref="ProcessNewFlow"/> would choose the same; not
+    /// <see cref="Known"/> when the staging did not choose.</summary>
+    private struct BackendChoice
     {
         public CtProbe ReplyProbe;
         public uint BackendId;
@@ -314,9 +315,8 @@ public sealed class PacketPipeline
     /// <summary>
     /// Second stage, <see cref="LocateDistance"/> frames ahead, once the frame's State lines have
     /// had time to arrive: starts loading the entry line its lookup will read or, for a new flow,
-    /// the one its insert will claim. A new flow also chooses its backend here (as
-    /// <see cref="ProcessNewFlow"/> will again, from the same snapshot) so that its reply key's
-    /// State lines start loading too.
+    /// the one its insert will claim. A new flow also chooses its backend here (for
+    /// <see cref="ProcessNewFlow"/> to use) so that its reply key's State lines start loading too.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StageEntries(ref StagedFrame staged)
@@ -336,16 +336,31 @@ public sealed class PacketPipeline
         FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
         if (frontend is null)
             return;
-        uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(snapshot.IpCache.Lookup(packet.Source)) : frontend.MaglevTable;
+        uint clientIdentity = snapshot.PolicyAwareSelection ? snapshot.IpCache.Lookup(packet.Source) : 0;
+        ChooseBackend(frontend, in packet, clientIdentity, out staged.NewFlow);
+    }
+
+    /// <summary>
+    /// A new flow's backend — the Maglev slot of its frontend's table (policy-aware selection:
+    /// the client identity's own table, which holds only backends it may reach) — and its reply
+    /// key's probe, whose buckets start loading now. False when the table is empty.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool ChooseBackend(FrontendEntry frontend, in ParsedPacket packet, uint clientIdentity, out BackendChoice choice)
+    {
+        uint[] table = _snapshot.PolicyAwareSelection ? frontend.TableFor(clientIdentity) : frontend.MaglevTable;
         if (table.Length == 0)
-            return;
-        uint backendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
-        ref readonly BackendEntry backend = ref snapshot.Backend(backendId);
+        {
+            choice = default;
+            return false;
+        }
+        choice.BackendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
+        ref readonly BackendEntry backend = ref _snapshot.Backend(choice.BackendId);
         FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
-        staged.NewFlow.ReplyProbe = _ct.Probe(in replyKey);
-        _ct.Prefetch(in staged.NewFlow.ReplyProbe);
-        staged.NewFlow.BackendId = backendId;
-        staged.NewFlow.Known = true;
+        choice.ReplyProbe = _ct.Probe(in replyKey);
+        _ct.Prefetch(in choice.ReplyProbe);
+        choice.Known = true;
+        return true;
     }
 
     /// <summary>Third stage, one frame ahead: a new flow's reply State lines have had time to
@@ -359,12 +374,12 @@ public sealed class PacketPipeline
 
     /// <summary>A parsed frame's way: ct hit → its direction's path; miss → new flow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private PacketResult Dispatch(Span<byte> frame, ref ParsedPacket packet, in CtProbe probe, int ingressSlot, in NewFlowHint hint)
+    private PacketResult Dispatch(Span<byte> frame, ref ParsedPacket packet, in CtProbe probe, int ingressSlot, in BackendChoice staged)
     {
         ref readonly FlowKey key = ref packet.Key;
         if (_ct.TryLookup(in key, in probe, out CtFlow flow))
             return flow.IsReply ? ForwardReply(frame, ref packet, in flow) : ForwardExisting(frame, ref packet, in flow);
-        return ProcessNewFlow(frame, ref packet, in key, in probe, ingressSlot, in hint);
+        return ProcessNewFlow(frame, ref packet, in key, in probe, ingressSlot, in staged);
     }
 
     /// <summary>client → VIP packet of a flow ct already pins to a backend.</summary>
@@ -450,10 +465,10 @@ public sealed class PacketPipeline
     }
 
     /// <summary>First packet of a flow: pick a backend, decide the policy verdict, create ct state, DNAT.
-    /// A known <paramref name="hint"/> (the batch's staging) supplies the backend and the reply probe.</summary>
+    /// A known <paramref name="staged"/> choice (the batch's staging) is the backend and reply probe.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private PacketResult ProcessNewFlow(Span<byte> frame, ref ParsedPacket packet, in FlowKey key, in CtProbe probe, int ingressSlot,
-        in NewFlowHint hint)
+        in BackendChoice staged)
     {
         ForwardingSnapshot snapshot = _snapshot;
         FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
@@ -461,35 +476,18 @@ public sealed class PacketPipeline
             return DropNewFlow(DropReason.UnknownServicePort, in packet, null, 0, default);
         PolicyOutcome outcome = default;
         outcome.ClientIdentity = snapshot.IpCache.Lookup(packet.Source);
-        // Policy-aware selection: the client identity's own table holds only backends it may reach.
-        uint backendId;
-        if (hint.Known)
-        {
-            backendId = hint.BackendId;
-        }
-        else
-        {
-            uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(outcome.ClientIdentity) : frontend.MaglevTable;
-            if (table.Length == 0)
-                return DropNewFlow(DropReason.NoBackend, in packet, frontend, 0, in outcome);
-            backendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
-        }
+        // The reply key's buckets load (since the staging, or from here) while the policy and
+        // next-hop decisions below are made.
+        BackendChoice choice = staged;
+        if (!choice.Known && !ChooseBackend(frontend, in packet, outcome.ClientIdentity, out choice))
+            return DropNewFlow(DropReason.NoBackend, in packet, frontend, 0, in outcome);
+        uint backendId = choice.BackendId;
+        CtProbe replyProbe = choice.ReplyProbe;
         ref readonly BackendEntry backend = ref snapshot.Backend(backendId); // id 0 → Status None
         if (backend.Status != BackendStatus.Active)
             return DropNewFlow(DropReason.NoBackend, in packet, frontend, backendId, in outcome);
+        // The key itself, for the insert and the fp_flows update.
         FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
-        CtProbe replyProbe;
-        if (hint.Known)
-        {
-            replyProbe = hint.ReplyProbe; // its buckets are loading since the staging
-        }
-        else
-        {
-            // The reply tuple is known now: start loading its ct buckets, so the lookup and insert
-            // below find them in cache after the policy and next-hop decisions.
-            replyProbe = _ct.Probe(in replyKey);
-            _ct.Prefetch(in replyProbe);
-        }
         outcome.BackendIdentity = snapshot.IpCache.Lookup(backend.Address);
         if (!PolicyCheck.IsAllowed(snapshot.Policy, backend.PortRaw, packet.Protocol, ref outcome))
             return DropNewFlow(DropReason.PolicyDenied, in packet, frontend, backendId, in outcome);
