@@ -110,6 +110,11 @@ public sealed class CtTable
         return Vector256.Equals(masked, Vector256.Create((tag << CtSlot.TagShift) | CtSlot.Valid)).ExtractMostSignificantBits();
     }
 
+    /// <summary>Tag matches in both of a probe's buckets: bits 0–7 the first bucket's, 8–15 the second's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint Candidates(in CtProbe probe) =>
+        CandidateMask(probe.First, probe.Tag) | (CandidateMask(probe.Second, probe.Tag) << EntriesPerBucket);
+
     /// <summary>Bit i set when slot i of <paramref name="bucket"/> is Empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint EmptyMask(int bucket)
@@ -168,7 +173,7 @@ public sealed class CtTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLookup(in FlowKey key, in CtProbe probe, out CtFlow flow)
     {
-        uint candidates = CandidateMask(probe.First, probe.Tag) | (CandidateMask(probe.Second, probe.Tag) << EntriesPerBucket);
+        uint candidates = Candidates(in probe);
         if (candidates == 0)
         {
             flow = default;
@@ -177,6 +182,12 @@ public sealed class CtTable
         return FindAmong(candidates, probe.First, probe.Second, in key, probe.Tag, out flow);
     }
 
+    /// <summary>The slot bit <paramref name="bit"/> of a two-bucket candidate mask names (bits 0–7:
+    /// the first bucket, 8–15: the second).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CandidateSlot(int first, int second, int bit) =>
+        bit < EntriesPerBucket ? first * EntriesPerBucket + bit : second * EntriesPerBucket + bit - EntriesPerBucket;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool FindAmong(uint candidates, int first, int second, in FlowKey key, int tag, out CtFlow flow)
     {
@@ -184,7 +195,7 @@ public sealed class CtTable
         {
             int bit = BitOperations.TrailingZeroCount(candidates);
             candidates &= candidates - 1;
-            int i = bit < EntriesPerBucket ? first * EntriesPerBucket + bit : second * EntriesPerBucket + bit - EntriesPerBucket;
+            int i = CandidateSlot(first, second, bit);
             int state = Volatile.Read(ref StateAt(i));
             if ((state & CtSlot.StatusMask) != CtSlot.Valid || (state >>> CtSlot.TagShift) != tag)
                 continue;
@@ -334,12 +345,12 @@ public sealed class CtTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe bool PrefetchEntry(in CtProbe probe)
     {
-        uint candidates = CandidateMask(probe.First, probe.Tag) | (CandidateMask(probe.Second, probe.Tag) << EntriesPerBucket);
+        uint candidates = Candidates(in probe);
         int index;
         if (candidates != 0)
         {
             int bit = BitOperations.TrailingZeroCount(candidates);
-            index = bit < EntriesPerBucket ? probe.First * EntriesPerBucket + bit : probe.Second * EntriesPerBucket + bit - EntriesPerBucket;
+            index = CandidateSlot(probe.First, probe.Second, bit);
         }
         else
         {
