@@ -7,15 +7,11 @@ namespace FastPath.Pipeline;
 /// <summary>
 /// Picks the Maglev slot for a new flow (SPEC §8): hash of client address, service port,
 /// client port and protocol — deliberately not the VIP, matching Cilium — modulo the table
-/// size. The one place the pipeline calls the hash, so tests can compute expectations with it.
+/// size. The one place the pipeline calls the hash.
 /// </summary>
 internal static class BackendSelector
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Slot(in ParsedPacket packet, int tableSize, uint seedV4, uint seedV6) =>
-        (int)(Hash(in packet, seedV4, seedV6) % (uint)tableSize);
-
-    /// <summary>The same slot, with the snapshot's precomputed modulus of its table size when the
+    /// <summary>The slot, reduced with the snapshot's precomputed modulus of its table size when the
     /// table has that size (every table a snapshot builds does; others fall back to %).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Slot(in ParsedPacket packet, int tableSize, uint seedV4, uint seedV6, in FastModulus modulus)
