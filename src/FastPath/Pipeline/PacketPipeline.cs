@@ -76,16 +76,22 @@ public sealed class PacketPipeline
     {
         public ParsedPacket Packet;
         public CtProbe Probe;
-        public BackendChoice NewFlow;
+        public NewFlowPlan NewFlow;
         public DropReason Reason;
     }
 
-    /// <summary>A new flow's backend and reply probe (<see cref="ChooseBackend"/>). Staged ones come
-    /// from the batch's snapshot, so <see cref="ProcessNewFlow"/> would choose the same; not
-    /// <see cref="Known"/> when the staging did not choose.</summary>
-    private struct BackendChoice
+    /// <summary>What a new flow needs decided before its ct insert (<see cref="PlanNewFlow"/>): its
+    /// frontend, the client's identity, the backend and the reply key with its probe. A staged plan
+    /// comes from the batch's snapshot, so <see cref="ProcessNewFlow"/> would plan the same; not
+    /// <see cref="Known"/> when the staging did not plan.</summary>
+    private struct NewFlowPlan
     {
+        public FlowKey ReplyKey;
         public CtProbe ReplyProbe;
+        /// <summary>-1: no frontend has the packet's destination.</summary>
+        public int FrontendIndex;
+        public uint ClientIdentity;
+        /// <summary>0: the frontend's table is empty.</summary>
         public uint BackendId;
         public bool Known;
     }
@@ -315,7 +321,7 @@ public sealed class PacketPipeline
     /// <summary>
     /// Second stage, <see cref="LocateDistance"/> frames ahead, once the frame's State lines have
     /// had time to arrive: starts loading the entry line its lookup will read or, for a new flow,
-    /// the one its insert will claim. A new flow also chooses its backend here (for
+    /// the one its insert will claim. A new flow is also planned here (for
     /// <see cref="ProcessNewFlow"/> to use) so that its reply key's State lines start loading too.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -323,44 +329,39 @@ public sealed class PacketPipeline
     {
         staged.NewFlow.Known = false;
         if (staged.Reason == DropReason.None && !_ct.PrefetchEntry(in staged.Probe))
-            StageNewFlow(ref staged);
-    }
-
-    /// <summary>The second stage of a frame no ct entry matched: choose its backend and start
-    /// loading its reply key's State lines.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void StageNewFlow(ref StagedFrame staged)
-    {
-        ref ParsedPacket packet = ref staged.Packet;
-        ForwardingSnapshot snapshot = _snapshot;
-        FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
-        if (frontend is null)
-            return;
-        uint clientIdentity = snapshot.PolicyAwareSelection ? snapshot.IpCache.Lookup(packet.Source) : 0;
-        ChooseBackend(frontend, in packet, clientIdentity, out staged.NewFlow);
+            PlanNewFlow(in staged.Packet, out staged.NewFlow);
     }
 
     /// <summary>
-    /// A new flow's backend — the Maglev slot of its frontend's table (policy-aware selection:
-    /// the client identity's own table, which holds only backends it may reach) — and its reply
-    /// key's probe, whose buckets start loading now. False when the table is empty.
+    /// A new flow's frontend, client identity and backend — the Maglev slot of its frontend's table
+    /// (policy-aware selection: the client identity's own table, which holds only backends it may
+    /// reach) — and its reply key, whose buckets start loading now.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool ChooseBackend(FrontendEntry frontend, in ParsedPacket packet, uint clientIdentity, out BackendChoice choice)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PlanNewFlow(in ParsedPacket packet, out NewFlowPlan plan)
     {
-        uint[] table = _snapshot.PolicyAwareSelection ? frontend.TableFor(clientIdentity) : frontend.MaglevTable;
-        if (table.Length == 0)
+        ForwardingSnapshot snapshot = _snapshot;
+        plan.Known = true;
+        plan.BackendId = 0;
+        plan.ClientIdentity = 0;
+        Unsafe.SkipInit(out plan.ReplyKey);
+        Unsafe.SkipInit(out plan.ReplyProbe);
+        FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
+        if (frontend is null)
         {
-            choice = default;
-            return false;
+            plan.FrontendIndex = -1;
+            return;
         }
-        choice.BackendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
-        ref readonly BackendEntry backend = ref _snapshot.Backend(choice.BackendId);
-        FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
-        choice.ReplyProbe = _ct.Probe(in replyKey);
-        _ct.Prefetch(in choice.ReplyProbe);
-        choice.Known = true;
-        return true;
+        plan.FrontendIndex = frontend.Index;
+        plan.ClientIdentity = snapshot.IpCache.Lookup(packet.Source);
+        uint[] table = snapshot.PolicyAwareSelection ? frontend.TableFor(plan.ClientIdentity) : frontend.MaglevTable;
+        if (table.Length == 0)
+            return;
+        plan.BackendId = table[BackendSelector.Slot(in packet, table.Length, _seedV4, _seedV6, in _lookupModulus)];
+        ref readonly BackendEntry backend = ref snapshot.Backend(plan.BackendId);
+        FlowKey.Build(out plan.ReplyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
+        plan.ReplyProbe = _ct.Probe(in plan.ReplyKey);
+        _ct.Prefetch(in plan.ReplyProbe);
     }
 
     /// <summary>Third stage, one frame ahead: a new flow's reply State lines have had time to
@@ -368,13 +369,13 @@ public sealed class PacketPipeline
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StageReplyEntry(ref StagedFrame staged)
     {
-        if (staged.NewFlow.Known)
+        if (staged.NewFlow.Known && staged.NewFlow.BackendId != 0)
             _ct.PrefetchEntry(in staged.NewFlow.ReplyProbe);
     }
 
     /// <summary>A parsed frame's way: ct hit → its direction's path; miss → new flow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private PacketResult Dispatch(Span<byte> frame, ref ParsedPacket packet, in CtProbe probe, int ingressSlot, in BackendChoice staged)
+    private PacketResult Dispatch(Span<byte> frame, ref ParsedPacket packet, in CtProbe probe, int ingressSlot, in NewFlowPlan staged)
     {
         ref readonly FlowKey key = ref packet.Key;
         if (_ct.TryLookup(in key, in probe, out CtFlow flow))
@@ -465,29 +466,30 @@ public sealed class PacketPipeline
     }
 
     /// <summary>First packet of a flow: pick a backend, decide the policy verdict, create ct state, DNAT.
-    /// A known <paramref name="staged"/> choice (the batch's staging) is the backend and reply probe.</summary>
+    /// A <see cref="NewFlowPlan.Known"/> <paramref name="staged"/> plan (the batch's staging) is used as is.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private PacketResult ProcessNewFlow(Span<byte> frame, ref ParsedPacket packet, in FlowKey key, in CtProbe probe, int ingressSlot,
-        in BackendChoice staged)
+        in NewFlowPlan staged)
     {
         ForwardingSnapshot snapshot = _snapshot;
-        FrontendEntry? frontend = snapshot.FindFrontend(in packet.Destination, packet.DestinationPortRaw, packet.Protocol);
-        if (frontend is null)
+        scoped ref readonly NewFlowPlan plan = ref staged;
+        NewFlowPlan own;
+        if (!staged.Known)
+        {
+            PlanNewFlow(in packet, out own);
+            plan = ref own;
+        }
+        if (plan.FrontendIndex < 0)
             return DropNewFlow(DropReason.UnknownServicePort, in packet, null, 0, default);
+        FrontendEntry frontend = snapshot.FrontendAt(plan.FrontendIndex);
         PolicyOutcome outcome = default;
-        outcome.ClientIdentity = snapshot.IpCache.Lookup(packet.Source);
-        // The reply key's buckets load (since the staging, or from here) while the policy and
+        outcome.ClientIdentity = plan.ClientIdentity;
+        // The reply key's buckets load (since the staging, or since the plan) while the policy and
         // next-hop decisions below are made.
-        BackendChoice choice = staged;
-        if (!choice.Known && !ChooseBackend(frontend, in packet, outcome.ClientIdentity, out choice))
-            return DropNewFlow(DropReason.NoBackend, in packet, frontend, 0, in outcome);
-        uint backendId = choice.BackendId;
-        CtProbe replyProbe = choice.ReplyProbe;
+        uint backendId = plan.BackendId;
         ref readonly BackendEntry backend = ref snapshot.Backend(backendId); // id 0 → Status None
         if (backend.Status != BackendStatus.Active)
             return DropNewFlow(DropReason.NoBackend, in packet, frontend, backendId, in outcome);
-        // The key itself, for the insert and the fp_flows update.
-        FlowKey.Build(out FlowKey replyKey, in backend.Address, in packet.Source, backend.PortRaw, packet.SourcePortRaw, packet.Protocol);
         outcome.BackendIdentity = snapshot.IpCache.Lookup(backend.Address);
         if (!PolicyCheck.IsAllowed(snapshot.Policy, backend.PortRaw, packet.Protocol, ref outcome))
             return DropNewFlow(DropReason.PolicyDenied, in packet, frontend, backendId, in outcome);
@@ -502,11 +504,11 @@ public sealed class PacketPipeline
         var newFlow = new CtNewFlow(backendId, in backend.Address, backend.PortRaw, ingressSlot,
             clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)),
             policyRevision: _policyRevision, frontendId: frontend.Id);
-        CtCreateResult created = _ct.TryCreateFlow(in key, in probe, in replyKey, in replyProbe, in newFlow, packet.TcpFlags, _nowMs);
+        CtCreateResult created = _ct.TryCreateFlow(in key, in probe, in plan.ReplyKey, in plan.ReplyProbe, in newFlow, packet.TcpFlags, _nowMs);
         if (created != CtCreateResult.Created)
             return DropNewFlow(created == CtCreateResult.ReplyTupleInUse ? DropReason.ReplyTupleInUse : DropReason.CtFull,
                 in packet, frontend, backendId, in outcome);
-        _pendingReplyKeys[_pendingCount++] = FlowReplyKey.From(in replyKey);
+        _pendingReplyKeys[_pendingCount++] = FlowReplyKey.From(in plan.ReplyKey);
         Counters.NewFlows++;
         RecordEvent(FlowEventKind.FlowCreated, DropReason.None, in packet, frontend.Index, backendId,
             in backend.Address, backend.PortRaw, in outcome);

@@ -112,6 +112,10 @@ public sealed class ForwardingSnapshot
         return null;
     }
 
+    /// <summary>The frontend at <paramref name="index"/> of this snapshot's list (<see cref="FrontendEntry.Index"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal FrontendEntry FrontendAt(int index) => _frontends[index];
+
     /// <summary>The backend with this id, or a default entry (Status None) when there is none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref readonly BackendEntry Backend(uint id)
