@@ -12,7 +12,8 @@ namespace FastPath.Benchmarks;
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
 /// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, maglev);
 /// <c>--cpu-loop maglev 30 16381 100</c> spins one Maglev build case (default M=65521, N=1000);
-/// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases.
+/// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases; <c>--cpu-loop batch-vs-frame</c>
+/// and <c>--cpu-loop breakdown</c> compare cases side by side, alternating in one process.
 /// </summary>
 internal static class CpuLoop
 {
@@ -53,6 +54,11 @@ internal static class CpuLoop
         if (args.Length == 1 && args[0] == "batch-vs-frame")
         {
             CompareBatchWithPerFrame();
+            return;
+        }
+        if (args.Length == 1 && args[0] == "breakdown")
+        {
+            Breakdown();
             return;
         }
         bool maglevOnly = args.Length == 1 && args[0] == "maglev-only";
@@ -115,6 +121,75 @@ internal static class CpuLoop
                 () => Repeat(20_000, () => bench.EstablishedForwardSpread()) / 64);
             Compare($"new flow, 65,536 into one table, policy {(policy ? "on" : "off")}", bench, () => NewFlowsIntoOneTable(bench));
         }
+    }
+
+    /// <summary>The parts of the established and the new-flow path (<see cref="PipelineBenchmarks"/>'s
+    /// breakdown cases) and the whole, alternating round by round in one process: each line gives
+    /// the medians in order, so the differences say what each added part costs.</summary>
+    private static void Breakdown()
+    {
+        foreach (bool policy in new[] { false, true })
+        {
+            var bench = new PipelineBenchmarks { Policy = policy };
+            bench.Setup();
+            string on = policy ? "on" : "off";
+            Alternate($"established flow, policy {on}: harness | + parse | + ct lookup | whole",
+                () => Repeat(1_000_000, () => bench.HarnessOnly()),
+                () => Repeat(1_000_000, () => bench.EstablishedParseOnly()),
+                () => Repeat(1_000_000, () => bench.EstablishedParseAndLookup()),
+                () => Repeat(1_000_000, () => bench.EstablishedForward()));
+            Alternate($"new flow, 65,536 into one table, policy {on}: parse + ct miss | + ct insert | whole | whole batched | whole batched, ct in cache",
+                () => IntoOneTable(bench, () => bench.NewFlowParseAndMiss()),
+                () => IntoOneTable(bench, () => bench.NewFlowParseAndInsert()),
+                () => { bench.PerFrame = true; return NewFlowsIntoOneTable(bench); },
+                () => { bench.PerFrame = false; return NewFlowsIntoOneTable(bench); },
+                () => IntoCachedTable(bench));
+        }
+
+        static double IntoOneTable(PipelineBenchmarks bench, Func<int> invoke)
+        {
+            bench.FreshTable();
+            long t0 = ThreadCpuNs();
+            for (int i = 0; i < 16; i++)
+                invoke();
+            return (ThreadCpuNs() - t0) / (16.0 * 4096);
+        }
+
+        static double IntoCachedTable(PipelineBenchmarks bench)
+        {
+            long ns = 0;
+            for (int i = 0; i < 32; i++)
+            {
+                bench.FreshCachedTable();
+                long t0 = ThreadCpuNs();
+                bench.NewFlowCachedTable();
+                ns += ThreadCpuNs() - t0;
+            }
+            return ns / (32.0 * 2048);
+        }
+    }
+
+    private static void Alternate(string name, params Func<double>[] cases)
+    {
+        if (!Selected(name))
+            return;
+        var samples = new double[cases.Length][];
+        for (int c = 0; c < cases.Length; c++)
+            samples[c] = new double[Rounds];
+        for (int i = -1; i < Rounds; i++) // round -1 warms every case up
+            for (int c = 0; c < cases.Length; c++)
+            {
+                double ns = cases[c]();
+                if (i >= 0)
+                    samples[c][i] = ns;
+            }
+        var medians = new string[cases.Length];
+        for (int c = 0; c < cases.Length; c++)
+        {
+            Array.Sort(samples[c]);
+            medians[c] = samples[c][Rounds / 2].ToString("F1");
+        }
+        Console.WriteLine($"{name}\t{string.Join(" | ", medians)}");
     }
 
     private static void Compare(string name, PipelineBenchmarks bench, Func<double> round)

@@ -25,7 +25,7 @@ namespace FastPath.Benchmarks.Pipeline;
 /// lookups and two verdict lookups; an established flow only compares its cached policy revision.
 /// </summary>
 [MemoryDiagnoser]
-public class PipelineBenchmarks
+public partial class PipelineBenchmarks
 {
     private const int FlowsPerInvoke = 4096;
     /// <summary>Frames per worker batch (QueueWorker's ring batch): BeginBatch once, then each frame.</summary>
@@ -90,21 +90,24 @@ public class PipelineBenchmarks
         return builder.Build(1);
     }
 
-    private void NewRig()
+    /// <summary>A pipeline over a ct of <paramref name="ctCapacity"/> entries that knows the next hop of every backend.</summary>
+    private PipelineRig NewRig(int ctCapacity)
     {
-        _rig = new PipelineRig(ctCapacity: 1 << 18);
+        var rig = new PipelineRig(ctCapacity);
         var hops = new Dictionary<Addressing.NetAddress, NextHop.NextHop>();
         foreach (var frontend in _snapshot.Frontends)
             foreach (uint id in frontend.Table)
                 hops[_snapshot.Backend(id).Address] = new NextHop.NextHop(BackendSlot, OurBackendSideMac, Backend1Mac);
-        _rig.NextHops = new NextHop.NextHopTable(hops);
+        rig.NextHops = new NextHop.NextHopTable(hops);
+        return rig;
     }
 
     [GlobalSetup]
     public void Setup()
     {
         _snapshot = BuildBenchmarkSnapshot(Policy);
-        NewRig();
+        _rig = NewRig(ctCapacity: 1 << 18);
+        _cachedRig = NewRig(CachedTableCapacity);
 
         _newFlows = new byte[FlowsPerInvoke * InvocationsPerIteration][];
         for (int i = 0; i < _newFlows.Length; i++)
@@ -114,6 +117,15 @@ public class PipelineBenchmarks
         FreshTable();
         if (NewFlow() != FlowsPerInvoke)
             throw new InvalidOperationException("not every new-flow fixture is forwarded");
+        PlanNewFlowParts();
+        FreshCachedTable();
+        if (NewFlowCachedTable() != CachedTableFlows)
+            throw new InvalidOperationException("not every new-flow fixture is forwarded by the cache-sized ct");
+        if (NewFlowParseAndMiss() != FlowsPerInvoke)
+            throw new InvalidOperationException("a new-flow fixture's first packet found a flow");
+        FreshTable();
+        if (NewFlowParseAndInsert() != FlowsPerInvoke)
+            throw new InvalidOperationException("not every new-flow fixture's ct entries were created");
         FreshTable();
 
         // One established flow: SYN creates it, the backend's SYN-ACK and the client's ACK establish it.
@@ -237,7 +249,9 @@ public class PipelineBenchmarks
 
     /// <summary>Copies <paramref name="count"/> templates from <paramref name="first"/> into the
     /// batch buffers and runs them through <see cref="PacketPipeline.ProcessBatch{TFrames}"/>.</summary>
-    private int ProcessBatch(byte[][] templates, int first, int count, int slot)
+    private int ProcessBatch(byte[][] templates, int first, int count, int slot) => ProcessBatch(_rig.Pipeline, templates, first, count, slot);
+
+    private int ProcessBatch(PacketPipeline pipeline, byte[][] templates, int first, int count, int slot)
     {
         _batch.Clear();
         for (int i = 0; i < count; i++)
@@ -245,12 +259,12 @@ public class PipelineBenchmarks
         if (PerFrame)
         {
             for (int i = 0; i < count; i++)
-                _results[i] = _rig.Pipeline.Process(_batch.Frame(i), slot);
+                _results[i] = pipeline.Process(_batch.Frame(i), slot);
         }
         else
         {
             var frames = _batch.AsFrames();
-            _rig.Pipeline.ProcessBatch(ref frames, slot, _results);
+            pipeline.ProcessBatch(ref frames, slot, _results);
         }
         int forwarded = 0;
         for (int i = 0; i < count; i++)
