@@ -10,7 +10,7 @@ namespace FastPath.Benchmarks;
 /// other jobs (load average far above the core count) wall-clock means measure the neighbours;
 /// thread CPU time only counts the time this thread actually ran (cache interference from the
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
-/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, maglev);
+/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, new-cached, maglev);
 /// <c>--cpu-loop maglev 30 16381 100</c> spins one Maglev build case (default M=65521, N=1000);
 /// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases; <c>--cpu-loop batch-vs-frame</c>
 /// and <c>--cpu-loop breakdown</c> compare cases side by side, alternating in one process.
@@ -266,6 +266,12 @@ internal static class CpuLoop
             {
                 bench.FreshTable();
                 bench.NewFlow();
+                continue;
+            }
+            if (what == "new-cached")
+            {
+                bench.FreshCachedTable();
+                bench.NewFlowCachedTable();
                 continue;
             }
             for (int i = 0; i < 100_000; i++)
