@@ -72,18 +72,8 @@ internal static class CpuLoop
             Report($"established DNAT, 64-frame batches, policy {(policy ? "on" : "off")}", 1, () => Repeat(20_000, () => bench.EstablishedForwardBatch()) / 64);
             Report($"established reverse NAT, 64-frame batches, policy {(policy ? "on" : "off")}", 1, () => Repeat(20_000, () => bench.EstablishedReplyBatch()) / 64);
             Report($"established DNAT, 64-frame batches of 65,536 flows, policy {(policy ? "on" : "off")}", 1, () => Repeat(20_000, () => bench.EstablishedForwardSpread()) / 64);
-            Report($"new flow, policy {(policy ? "on" : "off")}", 0, () =>
-            {
-                long ns = 0;
-                for (int i = 0; i < 16; i++)
-                {
-                    bench.FreshTable();
-                    long t0 = ThreadCpuNs();
-                    bench.NewFlow();
-                    ns += ThreadCpuNs() - t0;
-                }
-                return ns / (16.0 * 4096);
-            });
+            Report($"new flow, policy {(policy ? "on" : "off")}", 0,
+                () => FreshTableEach(bench.FreshTable, bench.NewFlow, PipelineBenchmarks.InvocationsPerIteration, PipelineBenchmarks.FlowsPerInvoke));
             // As BenchmarkDotNet runs it: one fresh table per iteration of 16 × 4096 flows, so
             // the table fills to 65,536 flows (half its capacity) and the templates span 5 MB.
             Report($"new flow, 65,536 into one table, policy {(policy ? "on" : "off")}", 0, () => NewFlowsIntoOneTable(bench));
@@ -139,33 +129,11 @@ internal static class CpuLoop
                 () => Repeat(1_000_000, () => bench.EstablishedParseAndLookup()),
                 () => Repeat(1_000_000, () => bench.EstablishedForward()));
             Alternate($"new flow, 65,536 into one table, policy {on}: parse + ct miss | + ct insert | whole | whole batched | whole batched, ct in cache",
-                () => IntoOneTable(bench, () => bench.NewFlowParseAndMiss()),
-                () => IntoOneTable(bench, () => bench.NewFlowParseAndInsert()),
+                () => IntoOneTable(bench, bench.NewFlowParseAndMiss),
+                () => IntoOneTable(bench, bench.NewFlowParseAndInsert),
                 () => { bench.PerFrame = true; return NewFlowsIntoOneTable(bench); },
                 () => { bench.PerFrame = false; return NewFlowsIntoOneTable(bench); },
-                () => IntoCachedTable(bench));
-        }
-
-        static double IntoOneTable(PipelineBenchmarks bench, Func<int> invoke)
-        {
-            bench.FreshTable();
-            long t0 = ThreadCpuNs();
-            for (int i = 0; i < 16; i++)
-                invoke();
-            return (ThreadCpuNs() - t0) / (16.0 * 4096);
-        }
-
-        static double IntoCachedTable(PipelineBenchmarks bench)
-        {
-            long ns = 0;
-            for (int i = 0; i < 32; i++)
-            {
-                bench.FreshCachedTable();
-                long t0 = ThreadCpuNs();
-                bench.NewFlowCachedTable();
-                ns += ThreadCpuNs() - t0;
-            }
-            return ns / (32.0 * 2048);
+                () => FreshTableEach(bench.FreshCachedTable, bench.NewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows));
         }
     }
 
@@ -215,13 +183,31 @@ internal static class CpuLoop
     }
 
     /// <summary>ns per flow of 16 × 4,096 new flows into one fresh table, as BenchmarkDotNet fills it.</summary>
-    private static double NewFlowsIntoOneTable(PipelineBenchmarks bench)
+    private static double NewFlowsIntoOneTable(PipelineBenchmarks bench) => IntoOneTable(bench, bench.NewFlow);
+
+    /// <summary>ns per flow of 16 invocations of a 4,096-flow case, all into one table cleared once first.</summary>
+    private static double IntoOneTable(PipelineBenchmarks bench, Func<int> invoke)
     {
         bench.FreshTable();
         long t0 = ThreadCpuNs();
-        for (int i = 0; i < 16; i++)
-            bench.NewFlow();
-        return (ThreadCpuNs() - t0) / (16.0 * 4096);
+        for (int i = 0; i < PipelineBenchmarks.InvocationsPerIteration; i++)
+            invoke();
+        return (ThreadCpuNs() - t0) / ((double)PipelineBenchmarks.InvocationsPerIteration * PipelineBenchmarks.FlowsPerInvoke);
+    }
+
+    /// <summary>ns per flow of <paramref name="invocations"/> invocations, each into a table
+    /// <paramref name="fresh"/> cleared first (the clearing not timed).</summary>
+    private static double FreshTableEach(Action fresh, Func<int> invoke, int invocations, int flowsPerInvocation)
+    {
+        long ns = 0;
+        for (int i = 0; i < invocations; i++)
+        {
+            fresh();
+            long t0 = ThreadCpuNs();
+            invoke();
+            ns += ThreadCpuNs() - t0;
+        }
+        return ns / ((double)invocations * flowsPerInvocation);
     }
 
     private static double Repeat<T>(int count, Func<T> body)

@@ -27,10 +27,10 @@ namespace FastPath.Benchmarks.Pipeline;
 [MemoryDiagnoser]
 public partial class PipelineBenchmarks
 {
-    private const int FlowsPerInvoke = 4096;
+    internal const int FlowsPerInvoke = 4096;
     /// <summary>Frames per worker batch (QueueWorker's ring batch): BeginBatch once, then each frame.</summary>
     private const int BatchFrames = 64;
-    private const int InvocationsPerIteration = 16;
+    internal const int InvocationsPerIteration = 16;
 
     private PipelineRig _rig = null!;
     private ForwardingSnapshot _snapshot = null!;

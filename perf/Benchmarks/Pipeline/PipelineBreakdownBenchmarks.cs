@@ -25,7 +25,7 @@ public partial class PipelineBenchmarks
     /// <summary>8,192 entries: 512 KB of entries and 32 KB of State words, within this machine's L2.</summary>
     private const int CachedTableCapacity = 8192;
     /// <summary>New flows per fresh cache-sized table: a quarter of its capacity in entries (two per flow).</summary>
-    private const int CachedTableFlows = 2048;
+    internal const int CachedTableFlows = 2048;
     private PipelineRig _cachedRig = null!;
     private FlowKey[] _newFlowReplyKeys = null!;
     private CtNewFlow[] _newFlowEntries = null!;
