@@ -152,12 +152,18 @@ public sealed class CtTable
     /// little later (a new flow's reply key, known once its backend is chosen, is looked up and
     /// inserted after the policy and next-hop decisions). A hint only.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Prefetch(in CtProbe probe)
+    public void Prefetch(in CtProbe probe)
     {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
-            return;
-        System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref StateAt(probe.First * EntriesPerBucket)));
-        System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref StateAt(probe.Second * EntriesPerBucket)));
+        PrefetchLine(ref StateAt(probe.First * EntriesPerBucket));
+        PrefetchLine(ref StateAt(probe.Second * EntriesPerBucket));
+    }
+
+    /// <summary>Starts loading the cache line holding <paramref name="location"/> (x86; elsewhere nothing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchLine<T>(ref T location)
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref location));
     }
 
     /// <summary>Finds the entry for a wire tuple (either direction).</summary>
@@ -343,7 +349,7 @@ public sealed class CtTable
     /// lookup and the claim decide again when the frame's turn comes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe bool PrefetchEntry(in CtProbe probe)
+    public bool PrefetchEntry(in CtProbe probe)
     {
         uint candidates = Candidates(in probe);
         int index;
@@ -362,8 +368,7 @@ public sealed class CtTable
             else
                 return false;
         }
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref EntryAt(index)));
+        PrefetchLine(ref EntryAt(index));
         return candidates != 0;
     }
 
