@@ -77,9 +77,9 @@ public sealed class ForwardingSnapshot
     public bool PolicyAwareSelection { get; }
     public MaglevParameters Parameters { get; }
     internal uint LookupSeedV4 { get; }
+    internal uint LookupSeedV6 { get; }
     /// <summary>Reduces a lookup hash modulo the Maglev table size without a division.</summary>
     internal FastModulus LookupModulus { get; }
-    internal uint LookupSeedV6 { get; }
 
     public int FrontendCount => _frontends.Length;
     public IReadOnlyList<FrontendEntry> Frontends => _frontends;
