@@ -12,8 +12,9 @@ namespace FastPath.Benchmarks;
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
 /// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, new-cached, maglev);
 /// <c>--cpu-loop maglev 30 16381 100</c> spins one Maglev build case (default M=65521, N=1000);
-/// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases; <c>--cpu-loop batch-vs-frame</c>
-/// and <c>--cpu-loop breakdown</c> compare cases side by side, alternating in one process.
+/// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases; <c>--cpu-loop batch-vs-frame</c>,
+/// <c>--cpu-loop breakdown</c> and <c>--cpu-loop reference</c> (the C# pipeline against the C reference of
+/// the same work, perf/native/pf_pathref.c) compare cases side by side, alternating in one process.
 /// </summary>
 internal static class CpuLoop
 {
@@ -59,6 +60,11 @@ internal static class CpuLoop
         if (args.Length == 1 && args[0] == "breakdown")
         {
             Breakdown();
+            return;
+        }
+        if (args.Length == 1 && args[0] == "reference")
+        {
+            CompareWithReference();
             return;
         }
         bool maglevOnly = args.Length == 1 && args[0] == "maglev-only";
@@ -129,12 +135,52 @@ internal static class CpuLoop
                 () => Repeat(1_000_000, () => bench.EstablishedParseAndLookup()),
                 () => Repeat(1_000_000, () => bench.EstablishedForward()));
             Alternate($"new flow, 65,536 into one table, policy {on}: parse + ct miss | + ct insert | whole | whole batched | whole batched, ct in cache",
-                () => IntoOneTable(bench, bench.NewFlowParseAndMiss),
-                () => IntoOneTable(bench, bench.NewFlowParseAndInsert),
+                () => IntoOneTable(bench.FreshTable, bench.NewFlowParseAndMiss),
+                () => IntoOneTable(bench.FreshTable, bench.NewFlowParseAndInsert),
                 () => { bench.PerFrame = true; return NewFlowsIntoOneTable(bench); },
                 () => { bench.PerFrame = false; return NewFlowsIntoOneTable(bench); },
                 () => FreshTableEach(bench.FreshCachedTable, bench.NewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows));
         }
+    }
+
+    /// <summary>The C# pipeline against the C reference of the same per-packet work (policy off), alternating
+    /// round by round in one process: each line gives both medians and their ratio. Established cases
+    /// first: the new-flow cases clear both tables.</summary>
+    private static void CompareWithReference()
+    {
+        var bench = new PipelineBenchmarks { Policy = false };
+        bench.Setup();
+        bench.SetupReference();
+        Versus("established DNAT, one flow",
+            () => Repeat(1_000_000, () => bench.EstablishedForward()),
+            () => Repeat(1, () => bench.ReferenceEstablished(1_000_000)) / 1_000_000);
+        Versus("established DNAT, 64-frame batches",
+            () => Repeat(20_000, () => bench.EstablishedForwardBatch()) / 64,
+            () => Repeat(20_000, () => bench.ReferenceEstablishedBatch()) / 64);
+        Versus("established DNAT, 64-frame batches of 65,536 flows",
+            () => Repeat(20_000, () => bench.EstablishedForwardSpread()) / 64,
+            () => Repeat(20_000, () => bench.ReferenceEstablishedSpread()) / 64);
+        Versus("new flow, 65,536 into one table",
+            () => NewFlowsIntoOneTable(bench),
+            () => IntoOneTable(bench.ReferenceFreshTable, bench.ReferenceNewFlow));
+    }
+
+    private static void Versus(string name, Func<double> ours, Func<double> reference)
+    {
+        if (!Selected(name))
+            return;
+        var a = new double[Rounds];
+        var b = new double[Rounds];
+        for (int i = -1; i < Rounds; i++) // round -1 warms both up
+        {
+            double x = ours(), y = reference();
+            if (i >= 0)
+                (a[i], b[i]) = (x, y);
+        }
+        Array.Sort(a);
+        Array.Sort(b);
+        double ma = a[Rounds / 2], mb = b[Rounds / 2];
+        Console.WriteLine($"{name}	C# {ma:F1}	C {mb:F1}	ratio {ma / mb:F2}");
     }
 
     private static void Alternate(string name, params Func<double>[] cases)
@@ -183,12 +229,12 @@ internal static class CpuLoop
     }
 
     /// <summary>ns per flow of 16 × 4,096 new flows into one fresh table, as BenchmarkDotNet fills it.</summary>
-    private static double NewFlowsIntoOneTable(PipelineBenchmarks bench) => IntoOneTable(bench, bench.NewFlow);
+    private static double NewFlowsIntoOneTable(PipelineBenchmarks bench) => IntoOneTable(bench.FreshTable, bench.NewFlow);
 
     /// <summary>ns per flow of 16 invocations of a 4,096-flow case, all into one table cleared once first.</summary>
-    private static double IntoOneTable(PipelineBenchmarks bench, Func<int> invoke)
+    private static double IntoOneTable(Action fresh, Func<int> invoke)
     {
-        bench.FreshTable();
+        fresh();
         long t0 = ThreadCpuNs();
         for (int i = 0; i < PipelineBenchmarks.InvocationsPerIteration; i++)
             invoke();
