@@ -163,6 +163,9 @@ internal static class CpuLoop
         Versus("new flow, 65,536 into one table",
             () => NewFlowsIntoOneTable(bench),
             () => IntoOneTable(bench.ReferenceFreshTable, bench.ReferenceNewFlow));
+        Versus("new flow, ct of 8,192 entries (in cache)",
+            () => FreshTableEach(bench.FreshCachedTable, bench.NewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows),
+            () => FreshTableEach(bench.ReferenceFreshCachedTable, bench.ReferenceNewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows));
     }
 
     private static void Versus(string name, Func<double> ours, Func<double> reference)
@@ -180,7 +183,7 @@ internal static class CpuLoop
         Array.Sort(a);
         Array.Sort(b);
         double ma = a[Rounds / 2], mb = b[Rounds / 2];
-        Console.WriteLine($"{name}	C# {ma:F1}	C {mb:F1}	ratio {ma / mb:F2}");
+        Console.WriteLine($"{name}\tC# {ma:F1}\tC {mb:F1}\tratio {ma / mb:F2}");
     }
 
     private static void Alternate(string name, params Func<double>[] cases)

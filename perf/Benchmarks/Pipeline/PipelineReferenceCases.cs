@@ -17,6 +17,8 @@ public partial class PipelineBenchmarks
     /// <summary>New-flow frames checked byte for byte against the C# pipeline's rewrite at set-up.</summary>
     private const int ReferenceCheckedFrames = 256;
     private PathReference? _reference;
+    /// <summary>The reference over a ct of <see cref="CachedTableCapacity"/> entries, as <c>_cachedRig</c>.</summary>
+    private PathReference? _cachedReference;
     private byte[] _referenceNewFlows = null!;
     private int[] _referenceNewFlowLengths = null!;
     private int _referenceNextNewFlow;
@@ -43,9 +45,11 @@ public partial class PipelineBenchmarks
             MappedV4(_snapshot.Backend((uint)id).Address).CopyTo(addresses, 16 * (id - 1));
             ports[id - 1] = _snapshot.Backend((uint)id).PortRaw;
         }
-        _reference = new PathReference(_rig.Ct.Capacity, hashSeed: 0x5EED_F00D_CAFE_D00DUL, MappedV4(frontend.Vip), frontend.PortRaw,
-            (byte)Addressing.L4Protocol.Tcp, addresses, ports, frontend.MaglevTable, _snapshot.LookupSeedV4,
+        PathReference Reference(int ctCapacity) => new(ctCapacity, hashSeed: 0x5EED_F00D_CAFE_D00DUL, MappedV4(frontend.Vip),
+            frontend.PortRaw, (byte)Addressing.L4Protocol.Tcp, addresses, ports, frontend.MaglevTable, _snapshot.LookupSeedV4,
             MacBits(OurBackendSideMac), MacBits(Backend1Mac), BackendSlot);
+        _reference = Reference(_rig.Ct.Capacity);
+        _cachedReference = Reference(CachedTableCapacity);
 
         (_referenceNewFlows, _referenceNewFlowLengths) = Pack(_newFlows);
         (_referenceBatch, _referenceBatchLengths) = Pack(_batchForward);
@@ -61,6 +65,10 @@ public partial class PipelineBenchmarks
                 $"the C reference forwarded {forwarded} of {_newFlows.Length} new flows and holds {_reference.CountEntries()} ct entries");
         ReferenceFreshTable();
         OpenReferenceFlows();
+
+        ReferenceFreshCachedTable();
+        if (ReferenceNewFlowCachedTable() != CachedTableFlows || _cachedReference.CountEntries() != 2 * CachedTableFlows)
+            throw new InvalidOperationException("the cache-sized C reference does not forward every new flow with both ct entries");
     }
 
     /// <summary>The C reference's rewrite of the first new-flow frames equals the pipeline's, byte for byte.</summary>
@@ -119,6 +127,12 @@ public partial class PipelineBenchmarks
         _referenceNextNewFlow += FlowsPerInvoke;
         return forwarded;
     }
+
+    internal void ReferenceFreshCachedTable() => _cachedReference!.Clear();
+
+    /// <summary>As <see cref="NewFlowCachedTable"/>: 2,048 new flows into the cache-sized ct.</summary>
+    internal int ReferenceNewFlowCachedTable() =>
+        _cachedReference!.RunBatches(_referenceNewFlows, ReferenceStride, _referenceNewFlowLengths, 0, CachedTableFlows, BatchFrames, ClientSlot);
 
     /// <summary>As <see cref="EstablishedForward"/>, <paramref name="iterations"/> times in one call.</summary>
     internal int ReferenceEstablished(int iterations) => _reference!.RunOne(_established, iterations, ClientSlot);
