@@ -42,10 +42,10 @@ public partial class PipelineBenchmarks
         var ports = new ushort[backendCount];
         for (int id = 1; id <= backendCount; id++)
         {
-            MappedV4(_snapshot.Backend((uint)id).Address).CopyTo(addresses, 16 * (id - 1));
+            _snapshot.Backend((uint)id).Address.WriteBytes(addresses.AsSpan(16 * (id - 1), 16));
             ports[id - 1] = _snapshot.Backend((uint)id).PortRaw;
         }
-        PathReference Reference(int ctCapacity) => new(ctCapacity, hashSeed: 0x5EED_F00D_CAFE_D00DUL, MappedV4(frontend.Vip),
+        PathReference Reference(int ctCapacity) => new(ctCapacity, hashSeed: 0x5EED_F00D_CAFE_D00DUL, Bytes(frontend.Vip),
             frontend.PortRaw, (byte)Addressing.L4Protocol.Tcp, addresses, ports, frontend.MaglevTable, _snapshot.LookupSeedV4,
             MacBits(OurBackendSideMac), MacBits(Backend1Mac), BackendSlot);
         _reference = Reference(_rig.Ct.Capacity);
@@ -162,12 +162,11 @@ public partial class PipelineBenchmarks
         return (packed, lengths);
     }
 
-    /// <summary>An IPv4 address as the C reference keys it: ::ffff:a.b.c.d.</summary>
-    private static byte[] MappedV4(Addressing.NetAddress address)
+    /// <summary>An address's 16 bytes, IPv4 as ::ffff:a.b.c.d: how the C reference keys it too.</summary>
+    private static byte[] Bytes(Addressing.NetAddress address)
     {
         var bytes = new byte[16];
-        bytes[10] = bytes[11] = 0xFF;
-        address.WriteV4(bytes.AsSpan(12));
+        address.WriteBytes(bytes);
         return bytes;
     }
 
