@@ -257,4 +257,19 @@ public class FlowReplyKeyLayoutTests
         expected[36] = 17;                                         // proto, then 3 zero pad bytes
         Assert.Equal(expected, bytes);
     }
+
+    [Theory]
+    [InlineData("10.0.0.1", "10.244.1.7", 6)]
+    [InlineData("fd00::1", "fd00:244::6", 17)]
+    public void A_key_built_in_place_equals_the_constructed_key_padding_included(string source, string destination, byte protocol)
+    {
+        var s = NetAddress.Parse(source);
+        var d = NetAddress.Parse(destination);
+        var constructed = new FlowKey(in s, in d, 0x1234, 0xABCD, protocol);
+        FlowKey.Build(out FlowKey built, in s, in d, 0x1234, 0xABCD, protocol);
+        Assert.Equal(constructed, built); // all 40 bytes
+        Assert.Equal(constructed.Hash64(99), built.Hash64(99));
+        Assert.Equal((s, d, (ushort)0x1234, (ushort)0xABCD, protocol),
+            (built.Source, built.Destination, built.SourcePortRaw, built.DestinationPortRaw, built.Protocol));
+    }
 }
