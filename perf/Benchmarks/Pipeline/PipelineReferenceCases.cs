@@ -16,9 +16,9 @@ public partial class PipelineBenchmarks
     private const int ReferenceStride = 128;
     /// <summary>New-flow frames checked byte for byte against the C# pipeline's rewrite at set-up.</summary>
     private const int ReferenceCheckedFrames = 256;
-    private PathReference? _reference;
+    private PathReference _reference = null!;
     /// <summary>The reference over a ct of <see cref="CachedTableCapacity"/> entries, as <c>_cachedRig</c>.</summary>
-    private PathReference? _cachedReference;
+    private PathReference _cachedReference = null!;
     private byte[] _referenceNewFlows = null!;
     private int[] _referenceNewFlowLengths = null!;
     private int _referenceNextNewFlow;
@@ -79,21 +79,21 @@ public partial class PipelineBenchmarks
         {
             byte[] ours = (byte[])_newFlows[i].Clone();
             byte[] theirs = (byte[])_newFlows[i].Clone();
-            if (Run(ours, ClientSlot).Verdict != Verdict.Forward || !_reference!.Process(theirs, ClientSlot))
+            if (Run(ours, ClientSlot).Verdict != Verdict.Forward || !_reference.Process(theirs, ClientSlot))
                 throw new InvalidOperationException($"new-flow frame {i} is not forwarded by both the pipeline and the C reference");
             if (!ours.AsSpan().SequenceEqual(theirs))
                 throw new InvalidOperationException(
                     $"new-flow frame {i}: the C reference wrote {Convert.ToHexString(theirs)}, the pipeline {Convert.ToHexString(ours)}");
         }
         FreshTable();
-        _reference!.Clear();
+        _reference.Clear();
     }
 
     /// <summary>The reference's established flows: the one-flow case's and the batch and spread cases' (SYN, then the client's ACK).
     /// Checks that their frames are then forwarded without creating a flow.</summary>
     private void OpenReferenceFlows()
     {
-        var reference = _reference!;
+        var reference = _reference;
         Open(40000, null);
         for (int i = 0; i < BatchFrames; i++)
             Open(41000 + i, null);
@@ -115,36 +115,36 @@ public partial class PipelineBenchmarks
     /// <summary>Clears the reference's ct (pages stay resident) and restarts the new-flow templates.</summary>
     internal void ReferenceFreshTable()
     {
-        _reference!.Clear();
+        _reference.Clear();
         _referenceNextNewFlow = 0;
     }
 
     /// <summary>As <see cref="NewFlow"/>: the next 4,096 new-flow templates in 64-frame batches.</summary>
     internal int ReferenceNewFlow()
     {
-        int forwarded = _reference!.RunBatches(_referenceNewFlows, ReferenceStride, _referenceNewFlowLengths, _referenceNextNewFlow,
+        int forwarded = _reference.RunBatches(_referenceNewFlows, ReferenceStride, _referenceNewFlowLengths, _referenceNextNewFlow,
             FlowsPerInvoke, BatchFrames, ClientSlot);
         _referenceNextNewFlow += FlowsPerInvoke;
         return forwarded;
     }
 
-    internal void ReferenceFreshCachedTable() => _cachedReference!.Clear();
+    internal void ReferenceFreshCachedTable() => _cachedReference.Clear();
 
     /// <summary>As <see cref="NewFlowCachedTable"/>: 2,048 new flows into the cache-sized ct.</summary>
     internal int ReferenceNewFlowCachedTable() =>
-        _cachedReference!.RunBatches(_referenceNewFlows, ReferenceStride, _referenceNewFlowLengths, 0, CachedTableFlows, BatchFrames, ClientSlot);
+        _cachedReference.RunBatches(_referenceNewFlows, ReferenceStride, _referenceNewFlowLengths, 0, CachedTableFlows, BatchFrames, ClientSlot);
 
     /// <summary>As <see cref="EstablishedForward"/>, <paramref name="iterations"/> times in one call.</summary>
-    internal int ReferenceEstablished(int iterations) => _reference!.RunOne(_established, iterations, ClientSlot);
+    internal int ReferenceEstablished(int iterations) => _reference.RunOne(_established, iterations, ClientSlot);
 
     /// <summary>As <see cref="EstablishedForwardBatch"/>.</summary>
     internal int ReferenceEstablishedBatch() =>
-        _reference!.RunBatches(_referenceBatch, ReferenceStride, _referenceBatchLengths, 0, BatchFrames, BatchFrames, ClientSlot);
+        _reference.RunBatches(_referenceBatch, ReferenceStride, _referenceBatchLengths, 0, BatchFrames, BatchFrames, ClientSlot);
 
     /// <summary>As <see cref="EstablishedForwardSpread"/>.</summary>
     internal int ReferenceEstablishedSpread()
     {
-        int forwarded = _reference!.RunBatches(_referenceSpread, ReferenceStride, _referenceSpreadLengths, _referenceSpreadNext,
+        int forwarded = _reference.RunBatches(_referenceSpread, ReferenceStride, _referenceSpreadLengths, _referenceSpreadNext,
             BatchFrames, BatchFrames, ClientSlot);
         _referenceSpreadNext = (_referenceSpreadNext + BatchFrames) & (SpreadFlows - 1);
         return forwarded;
