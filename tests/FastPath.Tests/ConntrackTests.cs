@@ -56,16 +56,18 @@ public class ConntrackTests
 
         Assert.True(ct.TryLookup(ForwardKey(1), out CtFlow forward));
         Assert.Equal(CtDirection.Forward, forward.Direction);
-        Assert.Equal(7u, forward.BackendId);
-        Assert.Equal(Backend, forward.NatAddress);
-        Assert.Equal(BackendPort, forward.NatPortRaw);
+        CtFlowDetails forwardDetails = ct.Details(forward);
+        Assert.Equal(7u, forwardDetails.BackendId);
+        Assert.Equal(Backend, forwardDetails.NatAddress);
+        Assert.Equal(BackendPort, forwardDetails.NatPortRaw);
 
         Assert.True(ct.TryLookup(ReplyKey(1), out CtFlow reply));
         Assert.True(reply.IsReply);
-        Assert.Equal(Vip, reply.NatAddress);
-        Assert.Equal(VipPort, reply.NatPortRaw);
-        Assert.Equal(2, reply.IngressSlot);
-        Assert.Equal(MacAddress.Parse("02:00:00:00:00:01"), reply.ClientMac);
+        CtFlowDetails replyDetails = ct.Details(reply);
+        Assert.Equal(Vip, replyDetails.NatAddress);
+        Assert.Equal(VipPort, replyDetails.NatPortRaw);
+        Assert.Equal(2, replyDetails.IngressSlot);
+        Assert.Equal(MacAddress.Parse("02:00:00:00:00:01"), replyDetails.ClientMac);
         Assert.Equal(forward.Index, reply.PartnerIndex);
         Assert.Equal(reply.Index, forward.PartnerIndex);
 

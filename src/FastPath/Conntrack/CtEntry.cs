@@ -133,12 +133,11 @@ internal static class CtSlot
 /// A handle to a ct entry found by <see cref="CtTable.TryLookup"/>: its slot, the State word it
 /// was valid under, its direction and partner — not a copy of the entry. The hot path reads the
 /// entry's other fields in place and <see cref="CtTable.Touch"/> re-checks the State words after
-/// those reads (seqlock), so a slot reused meanwhile is detected. The value properties below
-/// read the entry (and its partner) unvalidated: for tests, tools and rare paths.
+/// those reads (seqlock), so a slot reused meanwhile is detected. <see cref="CtTable.Details"/>
+/// reads the entries' values for tests, tools and rare paths.
 /// </summary>
 public readonly struct CtFlow
 {
-    private readonly CtTable? _table;
     public readonly int Index;
     internal readonly int State;
     public readonly CtDirection Direction;
@@ -148,9 +147,8 @@ public readonly struct CtFlow
     internal readonly int PartnerState;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal CtFlow(CtTable table, int index, int state, CtDirection direction, int partnerIndex, int partnerState)
+    internal CtFlow(int index, int state, CtDirection direction, int partnerIndex, int partnerState)
     {
-        _table = table;
         Index = index;
         State = state;
         Direction = direction;
@@ -181,20 +179,6 @@ public readonly struct CtFlow
         get => IsReply ? PartnerState : State;
     }
 
-    private ref CtEntry Forward => ref _table!.EntryAt(ForwardIndex);
-    private ref CtEntry Reply => ref _table!.EntryAt(ReplyIndex);
-
-    public uint BackendId => Forward.BackendId;
-    /// <summary>Stable id of the flow's frontend (0 when created without one).</summary>
-    public uint FrontendId => Forward.FrontendId;
-    /// <summary>Forward: the backend's address (the reply key's source); Reply: the VIP (the forward key's destination).</summary>
-    public NetAddress NatAddress => IsReply ? Forward.Destination : Reply.Source;
-    public ushort NatPortRaw => IsReply ? Forward.DestinationPortRaw : Reply.SourcePortRaw;
-    public int IngressSlot => Reply.IngressSlot();
-    public MacAddress ClientMac => Reply.ClientMac();
-    public MacAddress LocalMac => Reply.LocalMacAddress();
-    /// <summary>Policy revision (low 32 bits) the flow was last allowed at; see <see cref="CtTable.SetPolicyRevision"/>.</summary>
-    public int PolicyRevision => Volatile.Read(ref Forward.PolicyRevision);
 }
 
 /// <summary>What a new flow's ct entries need to hold.</summary>

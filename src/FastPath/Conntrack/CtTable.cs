@@ -214,7 +214,7 @@ public sealed class CtTable
             Volatile.ReadBarrier();
             if (Volatile.Read(ref StateAt(i)) != state)
                 continue; // deleted or reused while we read it
-            flow = new CtFlow(this, i, state, direction, partnerIndex, partnerState);
+            flow = new CtFlow(i, state, direction, partnerIndex, partnerState);
             return true;
         }
         while (candidates != 0);
@@ -318,7 +318,7 @@ public sealed class CtTable
         // what the sweeper's orphan check relies on.
         Volatile.Write(ref StateAt(forwardIndex), forwardPublished);
         Volatile.Write(ref StateAt(replyIndex), replyPublished);
-        forward = new CtFlow(this, forwardIndex, forwardPublished, CtDirection.Forward, replyIndex, 0);
+        forward = new CtFlow(forwardIndex, forwardPublished, CtDirection.Forward, replyIndex, 0);
         return true;
     }
 
@@ -430,6 +430,22 @@ public sealed class CtTable
         if (drift >= CtTimeouts.RefreshGranularityMs || drift <= -CtTimeouts.RefreshGranularityMs)
             Volatile.Write(ref owner.ExpiresAtMs, expires);
         return true;
+    }
+
+    /// <summary>The values of a flow's entries (unvalidated: see <see cref="CtFlowDetails"/>).</summary>
+    public CtFlowDetails Details(in CtFlow flow)
+    {
+        ref CtEntry forward = ref EntryAt(flow.ForwardIndex);
+        ref CtEntry reply = ref EntryAt(flow.ReplyIndex);
+        return new CtFlowDetails(
+            forward.BackendId,
+            forward.FrontendId,
+            flow.IsReply ? forward.Destination : reply.Source,
+            flow.IsReply ? forward.DestinationPortRaw : reply.SourcePortRaw,
+            reply.IngressSlot(),
+            reply.ClientMac(),
+            reply.LocalMacAddress(),
+            Volatile.Read(ref forward.PolicyRevision));
     }
 
     /// <summary>Whether the entry <paramref name="flow"/> names is still the one that was found.</summary>

@@ -608,10 +608,11 @@ public sealed class PacketPipeline
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PacketResult DropFlowPacket(DropReason reason, in ParsedPacket packet, in CtFlow flow, in PolicyOutcome outcome)
     {
+        CtFlowDetails details = _ct.Details(in flow);
         if (flow.IsReply)
-            RecordEvent(FlowEventKind.Drop, reason, in packet, -1, flow.BackendId, in packet.Source, packet.SourcePortRaw, in outcome);
+            RecordEvent(FlowEventKind.Drop, reason, in packet, -1, details.BackendId, in packet.Source, packet.SourcePortRaw, in outcome);
         else
-            RecordEvent(FlowEventKind.Drop, reason, in packet, -1, flow.BackendId, flow.NatAddress, flow.NatPortRaw, in outcome);
+            RecordEvent(FlowEventKind.Drop, reason, in packet, -1, details.BackendId, details.NatAddress, details.NatPortRaw, in outcome);
         CountPolicyDirection(reason, in outcome);
         return Count(reason);
     }
