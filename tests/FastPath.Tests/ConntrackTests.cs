@@ -25,7 +25,7 @@ public class ConntrackTests
     private static FlowKey ReplyKey(int client, byte protocol = Tcp, int clientPort = 40000) =>
         new(Backend, Client(client), BackendPort, Raw(clientPort), protocol);
 
-    private static readonly CtNewFlow NewFlow = new(7, Backend, BackendPort, ingressSlot: 2,
+    private static readonly CtNewFlow NewFlow = new(7, CtTable.BackendCheckOf(Backend, BackendPort), ingressSlot: 2,
         MacAddress.Parse("02:00:00:00:00:01"), MacAddress.Parse("02:00:00:00:00:fe"));
 
     private static CtFlow Insert(CtTable ct, int client, byte protocol = Tcp, byte tcpFlags = TcpFlags.Syn, long nowMs = 0)

@@ -43,7 +43,7 @@ public partial class PipelineBenchmarks
                 throw new InvalidOperationException($"new-flow fixture {i} is not forwarded");
             FlowKey.Build(out _newFlowReplyKeys[i], in dnat.Destination, in dnat.Source, dnat.DestinationPortRaw, dnat.SourcePortRaw,
                 dnat.Protocol);
-            _newFlowEntries[i] = new CtNewFlow(BackendIdOf(in dnat.Destination), in dnat.Destination, dnat.DestinationPortRaw, ClientSlot,
+            _newFlowEntries[i] = new CtNewFlow(BackendIdOf(in dnat.Destination), CtTable.BackendCheckOf(in dnat.Destination, dnat.DestinationPortRaw), ClientSlot,
                 ClientMac, OurClientSideMac, policyRevision: 0, frontendId: 1);
         }
         FreshTable();

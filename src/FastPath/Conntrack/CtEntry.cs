@@ -185,8 +185,9 @@ public readonly struct CtFlow
 public readonly struct CtNewFlow
 {
     public readonly uint BackendId;
-    public readonly NetAddress BackendAddress;
-    public readonly ushort BackendPortRaw;
+    /// <summary><see cref="CtTable.BackendCheckOf"/> of the backend's address and port (a snapshot's
+    /// backend entry holds it, computed once).</summary>
+    public readonly ushort BackendCheck;
     public readonly int IngressSlot;
     public readonly MacAddress ClientMac;
     public readonly MacAddress LocalMac;
@@ -195,14 +196,13 @@ public readonly struct CtNewFlow
     /// <summary>Stable id of the frontend the flow came in through (per-frontend counters).</summary>
     public readonly uint FrontendId;
 
-    public CtNewFlow(uint backendId, in NetAddress backendAddress, ushort backendPortRaw, int ingressSlot,
+    public CtNewFlow(uint backendId, ushort backendCheck, int ingressSlot,
         in MacAddress clientMac, in MacAddress localMac, int policyRevision = 0, uint frontendId = 0)
     {
         FrontendId = frontendId;
         PolicyRevision = policyRevision;
         BackendId = backendId;
-        BackendAddress = backendAddress;
-        BackendPortRaw = backendPortRaw;
+        BackendCheck = backendCheck;
         IngressSlot = ingressSlot;
         ClientMac = clientMac;
         LocalMac = localMac;

@@ -298,7 +298,7 @@ public sealed class CtTable
         int flags = forwardKey.Protocol == WireConstants.ProtoTcp ? FlagsFor(tcpFlags, fromBackend: false) : 0;
         WriteKey(ref fwd, in forwardKey);
         fwd.Direction = CtDirection.Forward;
-        fwd.BackendCheck = BackendCheckOf(in flow.BackendAddress, flow.BackendPortRaw);
+        fwd.BackendCheck = flow.BackendCheck;
         fwd.PartnerIndex = replyIndex;
         fwd.BackendId = flow.BackendId;
         fwd.Flags = flags;

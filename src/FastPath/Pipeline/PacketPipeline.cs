@@ -511,7 +511,7 @@ public sealed class PacketPipeline
             return DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
         }
 
-        var newFlow = new CtNewFlow(backendId, in backend.Address, backend.PortRaw, ingressSlot,
+        var newFlow = new CtNewFlow(backendId, backend.Check, ingressSlot,
             clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)),
             policyRevision: _policyRevision, frontendId: frontend.Id);
         CtCreateResult created = _ct.TryCreateFlow(in key, in probe, in plan.ReplyKey, in plan.ReplyProbe, in newFlow, packet.TcpFlags, _nowMs);
