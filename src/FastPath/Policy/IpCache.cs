@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using FastPath.Addressing;
 
 namespace FastPath.Policy;
@@ -88,10 +89,11 @@ public sealed class IpCache
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Split(NetAddress address, out ulong hi, out ulong lo)
+    private static void Split(in NetAddress address, out ulong hi, out ulong lo)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        address.WriteBytes(bytes);
+        // The address's own 16 bytes, read in place: a stackalloc copy also cost the method a
+        // stack-overrun cookie check on every lookup.
+        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<NetAddress>(in address));
         hi = BinaryPrimitives.ReadUInt64BigEndian(bytes);
         lo = BinaryPrimitives.ReadUInt64BigEndian(bytes.Slice(8));
     }
