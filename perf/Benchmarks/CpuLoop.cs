@@ -37,15 +37,15 @@ internal static class CpuLoop
         return t.Seconds * 1_000_000_000L + t.Nanoseconds;
     }
 
-    /// <summary>Only cases whose name contains this (<c>--cpu-loop only=new</c>); all when empty.</summary>
+    /// <summary>Only cases whose name contains this (<c>--cpu-loop only=new</c>, <c>--cpu-loop reference only=one</c>); all when empty.</summary>
     private static string _only = "";
 
     public static void Run(string[] args)
     {
-        if (args.Length == 1 && args[0].StartsWith("only=", StringComparison.Ordinal))
+        if (args.Length >= 1 && args[^1].StartsWith("only=", StringComparison.Ordinal))
         {
-            _only = args[0]["only=".Length..];
-            args = [];
+            _only = args[^1]["only=".Length..];
+            args = args[..^1];
         }
         if (args.Length >= 2)
         {
