@@ -419,7 +419,10 @@ public sealed class CtTable
             return false;
 
         int flags = Volatile.Read(ref owner.Flags);
-        if (protocol == WireConstants.ProtoTcp)
+        // Most TCP segments belong to an established connection and carry no SYN, FIN or RST:
+        // they have nothing to record, only the expiry to refresh.
+        if (protocol == WireConstants.ProtoTcp
+            && (flags != CtFlowFlags.SeenNonSyn || (tcpFlags & (TcpFlags.Syn | TcpFlags.Fin | TcpFlags.Rst)) != 0))
         {
             if (IsClosing(flags) && !fromBackend && (tcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn)
                 flags = ReopenFlags(ref owner.Flags); // client reuses the tuple for a new connection
