@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using FastPath.Addressing;
@@ -408,13 +409,34 @@ public sealed class CtTable
     /// between <see cref="TryLookup(in FlowKey, out CtFlow)"/> and this call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Touch(in CtFlow flow, byte protocol, byte tcpFlags, long nowMs)
+    public bool Touch(in CtFlow flow, byte protocol, byte tcpFlags, long nowMs) =>
+        flow.IsReply ? TouchReply(in flow, protocol, tcpFlags, nowMs) : TouchForward(in flow, protocol, tcpFlags, nowMs);
+
+    /// <summary><see cref="Touch"/> for a handle the caller knows is Forward: with the direction a
+    /// constant, the JIT leaves out the other direction's branches.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TouchForward(in CtFlow flow, byte protocol, byte tcpFlags, long nowMs)
     {
-        bool fromBackend = flow.Direction == CtDirection.Reply;
-        int ownerIndex = flow.ForwardIndex;
+        Debug.Assert(!flow.IsReply);
+        return TouchAs(in flow, protocol, tcpFlags, nowMs, fromBackend: false);
+    }
+
+    /// <summary><see cref="Touch"/> for a handle the caller knows is Reply.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TouchReply(in CtFlow flow, byte protocol, byte tcpFlags, long nowMs)
+    {
+        Debug.Assert(flow.IsReply);
+        return TouchAs(in flow, protocol, tcpFlags, nowMs, fromBackend: true);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TouchAs(in CtFlow flow, byte protocol, byte tcpFlags, long nowMs, bool fromBackend)
+    {
+        int ownerIndex = fromBackend ? flow.PartnerIndex : flow.Index;
+        int ownerState = fromBackend ? flow.PartnerState : flow.State;
         ref CtEntry owner = ref EntryAt(ownerIndex);
         Volatile.ReadBarrier();
-        if (Volatile.Read(ref StateAt(ownerIndex)) != flow.ForwardState
+        if (Volatile.Read(ref StateAt(ownerIndex)) != ownerState
             || (fromBackend && Volatile.Read(ref StateAt(flow.Index)) != flow.State))
             return false;
 
@@ -425,7 +447,12 @@ public sealed class CtTable
             && (flags != CtFlowFlags.SeenNonSyn || (tcpFlags & (TcpFlags.Syn | TcpFlags.Fin | TcpFlags.Rst)) != 0))
         {
             if (IsClosing(flags) && !fromBackend && (tcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn)
-                flags = ReopenFlags(ref owner.Flags); // client reuses the tuple for a new connection
+            {
+                // The client reuses the tuple for a new connection. One instruction, inline: a call
+                // here, however rare, made the JIT keep its callers' values on the stack.
+                Interlocked.Exchange(ref owner.Flags, 0);
+                flags = 0;
+            }
             int add = FlagsFor(tcpFlags, fromBackend);
             if ((flags | add) != flags)
                 flags = Interlocked.Or(ref owner.Flags, add) | add;
@@ -473,13 +500,6 @@ public sealed class CtTable
         ref CtEntry owner = ref EntryAt(flow.ForwardIndex);
         if (Volatile.Read(ref StateAt(flow.ForwardIndex)) == flow.ForwardState)
             Volatile.Write(ref owner.PolicyRevision, policyRevision);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int ReopenFlags(ref int flags)
-    {
-        Interlocked.Exchange(ref flags, 0);
-        return 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

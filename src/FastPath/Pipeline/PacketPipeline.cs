@@ -413,7 +413,7 @@ public sealed class PacketPipeline
             if (!RecheckPolicy(in flow, in packet.Source, in backend.Address, backend.PortRaw, packet.Protocol, ref outcome))
                 return StopFlow(in flow, in packet, DropReason.PolicyDenied, in outcome);
         }
-        if (!_ct.Touch(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
+        if (!_ct.TouchForward(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
             return DropFlowPacket(DropReason.NoFlow, in packet, in flow);
         if (!TryGetHop(backendId, in backend.Address, out NextHop.NextHop hop))
             return MissingNeighbour(in backend.Address, in packet, in flow);
@@ -448,7 +448,7 @@ public sealed class PacketPipeline
             if (!RecheckPolicy(in flow, in packet.Destination, in packet.Source, packet.SourcePortRaw, packet.Protocol, ref outcome))
                 return StopFlow(in flow, in packet, DropReason.PolicyDenied, in outcome);
         }
-        if (!_ct.Touch(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
+        if (!_ct.TouchReply(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
             return DropFlowPacket(DropReason.NoFlow, in packet, in flow);
 
         NatRewriter.RewriteSource(frame, ref packet, in vip, vipPortRaw);
