@@ -122,6 +122,24 @@ public class ConntrackTests
     }
 
     [Fact]
+    public void Ordinary_segments_of_an_established_connection_refresh_its_expiry_in_either_direction()
+    {
+        var ct = new CtTable(1024, hashSeed: 1);
+        long t = 1_000_000;
+        CtFlow forward = Insert(ct, 1, Tcp, TcpFlags.Ack, t); // established from its first segment
+        Assert.True(ct.TryLookup(ReplyKey(1), out CtFlow reply));
+
+        // Data segments (no SYN, FIN or RST) near the end of each lifetime keep the flow alive.
+        long later = t + CtTimeouts.TcpEstablishedMs - 1000;
+        Assert.True(ct.Touch(forward, Tcp, TcpFlags.Psh | TcpFlags.Ack, later));
+        Assert.Equal(0, SweepAll(ct, t + CtTimeouts.TcpEstablishedMs + 1000));
+        long latest = later + CtTimeouts.TcpEstablishedMs - 1000;
+        Assert.True(ct.Touch(reply, Tcp, TcpFlags.Ack, latest));
+        Assert.Equal(0, SweepAll(ct, later + CtTimeouts.TcpEstablishedMs + 1000));
+        Assert.Equal(1, SweepAll(ct, latest + CtTimeouts.TcpEstablishedMs));
+    }
+
+    [Fact]
     public void TCP_RST_shortens_the_lifetime_to_the_close_timeout()
     {
         var ct = new CtTable(1024, hashSeed: 1);
