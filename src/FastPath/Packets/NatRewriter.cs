@@ -56,51 +56,53 @@ public static class NatRewriter
     }
 
     /// <remarks>IPv4, the common case, inlined into the forwarding paths; IPv6 out of line, so its
-    /// offsets and 16-byte delta do not take registers from the IPv4 path around it. Offsets come
-    /// from a successful <see cref="PacketParser.Parse"/> of this frame, which checked that the IP
-    /// header and the whole TCP/UDP header lie inside it; checking the furthest byte of each field
-    /// written keeps a caller that broke that contract from writing past the frame, instead of a
-    /// bounds check per access.</remarks>
+    /// offsets and 16-byte delta do not take registers from the IPv4 path around it.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void RewriteV4(Span<byte> frame, in ParsedPacket packet, uint oldAddressRaw, uint newAddressRaw,
         int addressOffset, int portOffset, ushort oldPortRaw, ushort newPortRaw)
     {
-        int l3 = packet.L3Offset;
-        int l4 = packet.L4Offset;
-        int l4ChecksumOffset = packet.L4ChecksumOffset;
-        if ((uint)(l4ChecksumOffset + 2) > (uint)frame.Length || (uint)(l3 + addressOffset + 4) > (uint)frame.Length
-            || (uint)(l4 + portOffset + 2) > (uint)frame.Length)
-            ThrowShortFrame();
+        CheckWritesFit(frame.Length, in packet, addressOffset + 4, portOffset);
         ref byte f = ref MemoryMarshal.GetReference(frame);
+        int l3 = packet.L3Offset;
         uint addressDelta = Checksum.Delta32(oldAddressRaw, newAddressRaw);
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, l3 + addressOffset), newAddressRaw);
         ref byte ipChecksum = ref Unsafe.Add(ref f, l3 + IPv4ChecksumOffset);
         Unsafe.WriteUnaligned(ref ipChecksum, Checksum.Apply(Unsafe.ReadUnaligned<ushort>(ref ipChecksum), addressDelta));
-        Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, l4 + portOffset), newPortRaw);
-        UpdateL4Checksum(ref Unsafe.Add(ref f, l4ChecksumOffset), in packet, addressDelta + Checksum.Delta16(oldPortRaw, newPortRaw));
+        RewritePort(ref f, in packet, portOffset, oldPortRaw, newPortRaw, addressDelta);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RewriteV6(Span<byte> frame, in ParsedPacket packet, in NetAddress oldAddress, in NetAddress newAddress,
         int addressOffset, int portOffset, ushort oldPortRaw, ushort newPortRaw)
     {
-        int l3 = packet.L3Offset;
-        int l4 = packet.L4Offset;
-        int l4ChecksumOffset = packet.L4ChecksumOffset;
-        if ((uint)(l4ChecksumOffset + 2) > (uint)frame.Length || (uint)(l3 + addressOffset + 16) > (uint)frame.Length
-            || (uint)(l4 + portOffset + 2) > (uint)frame.Length)
-            ThrowShortFrame();
+        CheckWritesFit(frame.Length, in packet, addressOffset + 16, portOffset);
         ref byte f = ref MemoryMarshal.GetReference(frame);
         // IPv6 has no header checksum: only the pseudo-header's share of the L4 checksum moves.
         uint addressDelta = Checksum.Delta128(in oldAddress, in newAddress);
-        Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, l3 + addressOffset), newAddress);
-        Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, l4 + portOffset), newPortRaw);
-        UpdateL4Checksum(ref Unsafe.Add(ref f, l4ChecksumOffset), in packet, addressDelta + Checksum.Delta16(oldPortRaw, newPortRaw));
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, packet.L3Offset + addressOffset), newAddress);
+        RewritePort(ref f, in packet, portOffset, oldPortRaw, newPortRaw, addressDelta);
     }
 
+    /// <remarks>Offsets come from a successful <see cref="PacketParser.Parse"/> of this frame, which
+    /// checked that the IP header and the whole TCP/UDP header lie inside it; checking the furthest
+    /// byte of each field written keeps a caller that broke that contract from writing past the
+    /// frame, instead of a bounds check per access.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdateL4Checksum(ref byte l4Checksum, in ParsedPacket packet, uint delta)
+    private static void CheckWritesFit(int frameLength, in ParsedPacket packet, int addressEnd, int portOffset)
     {
+        if ((uint)(packet.L4ChecksumOffset + 2) > (uint)frameLength || (uint)(packet.L3Offset + addressEnd) > (uint)frameLength
+            || (uint)(packet.L4Offset + portOffset + 2) > (uint)frameLength)
+            ThrowShortFrame();
+    }
+
+    /// <summary>Writes the new port and moves the TCP/UDP checksum by the address's and the port's change.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RewritePort(ref byte f, in ParsedPacket packet, int portOffset, ushort oldPortRaw, ushort newPortRaw,
+        uint addressDelta)
+    {
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref f, packet.L4Offset + portOffset), newPortRaw);
+        ref byte l4Checksum = ref Unsafe.Add(ref f, packet.L4ChecksumOffset);
+        uint delta = addressDelta + Checksum.Delta16(oldPortRaw, newPortRaw);
         ushort current = Unsafe.ReadUnaligned<ushort>(ref l4Checksum);
         if (packet.Protocol == ProtoTcp)
             Unsafe.WriteUnaligned(ref l4Checksum, Checksum.Apply(current, delta));
