@@ -410,7 +410,7 @@ public sealed class CtTable
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Touch(in CtFlow flow, byte protocol, byte tcpFlags, long nowMs) =>
-        flow.IsReply ? TouchReply(in flow, protocol, tcpFlags, nowMs) : TouchForward(in flow, protocol, tcpFlags, nowMs);
+        TouchAs(in flow, protocol, tcpFlags, nowMs, fromBackend: flow.IsReply);
 
     /// <summary><see cref="Touch"/> for a handle the caller knows is Forward: with the direction a
     /// constant, the JIT leaves out the other direction's branches.</summary>
