@@ -10,7 +10,8 @@ namespace FastPath.Benchmarks;
 /// other jobs (load average far above the core count) wall-clock means measure the neighbours;
 /// thread CPU time only counts the time this thread actually ran (cache interference from the
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
-/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, new-cached, maglev);
+/// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, new-cached, maglev, and the C
+/// reference's reference-established and reference-new-cached);
 /// <c>--cpu-loop maglev 30 16381 100</c> spins one Maglev build case (default M=65521, N=1000);
 /// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases; <c>--cpu-loop batch-vs-frame</c>,
 /// <c>--cpu-loop breakdown</c> and <c>--cpu-loop reference</c> (the C# pipeline against the C reference of
@@ -294,9 +295,22 @@ internal static class CpuLoop
         }
         var bench = new PipelineBenchmarks { Policy = false };
         bench.Setup();
+        if (what.StartsWith("reference-", StringComparison.Ordinal))
+            bench.SetupReference();
         var until = DateTime.UtcNow.AddSeconds(seconds);
         while (DateTime.UtcNow < until)
         {
+            if (what == "reference-new-cached")
+            {
+                bench.ReferenceFreshCachedTable();
+                bench.ReferenceNewFlowCachedTable();
+                continue;
+            }
+            if (what == "reference-established")
+            {
+                bench.ReferenceEstablished(1_000_000);
+                continue;
+            }
             if (what == "new")
             {
                 bench.FreshTable();
