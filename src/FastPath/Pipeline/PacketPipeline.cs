@@ -500,7 +500,7 @@ public sealed class PacketPipeline
         ref readonly BackendEntry backend = ref snapshot.Backend(backendId); // id 0 → Status None
         if (backend.Status != BackendStatus.Active)
             return DropNewFlow(DropReason.NoBackend, in packet, frontend, backendId, in outcome);
-        outcome.BackendIdentity = snapshot.IpCache.Lookup(backend.Address);
+        outcome.BackendIdentity = backend.Identity;
         if (!PolicyCheck.IsAllowed(snapshot.Policy, backend.PortRaw, packet.Protocol, ref outcome))
             return DropNewFlow(DropReason.PolicyDenied, in packet, frontend, backendId, in outcome);
         if (_pendingCount == _pendingReplyKeys.Length)

@@ -126,7 +126,7 @@ public sealed class ForwardingSnapshotBuilder
             maxId = Math.Max(maxId, id);
         var backends = new BackendEntry[maxId + 1];
         foreach (var (id, entry) in _backends)
-            backends[id] = entry;
+            backends[id] = entry.WithIdentity(_policy.IpCache.Lookup(entry.Address));
 
         // An id checked for one (family, protocol) says nothing about another: one memo each.
         var checkedV4Tcp = new bool[backends.Length];

@@ -26,8 +26,11 @@ public readonly struct BackendEntry
     /// <summary><see cref="Conntrack.CtTable.BackendCheckOf"/> of address and port, computed once here so
     /// an established flow compares it with its ct entry's instead of hashing per packet.</summary>
     internal readonly ushort Check;
+    /// <summary>The ipcache identity of <see cref="Address"/> in this snapshot (SPEC §6), looked up
+    /// once when the snapshot is built: every new flow's policy verdict and flow event need it.</summary>
+    public readonly uint Identity;
 
-    internal BackendEntry(in NetAddress address, ushort portRaw, byte protocol, BackendStatus status, ushort clusterId)
+    internal BackendEntry(in NetAddress address, ushort portRaw, byte protocol, BackendStatus status, ushort clusterId, uint identity = 0)
     {
         Address = address;
         PortRaw = portRaw;
@@ -35,7 +38,10 @@ public readonly struct BackendEntry
         Status = status;
         ClusterId = clusterId;
         Check = Conntrack.CtTable.BackendCheckOf(in address, portRaw);
+        Identity = identity;
     }
+
+    internal BackendEntry WithIdentity(uint identity) => new(in Address, PortRaw, Protocol, Status, ClusterId, identity);
 
     public ushort Port => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(PortRaw);
 }
