@@ -85,6 +85,8 @@ public sealed class PolicyVerdicts
     public bool AllowsFlow(uint clientIdentity, uint backendIdentity, byte protocol, ushort backendPort, out Direction denied)
     {
         denied = Direction.Egress;
+        if (EnforcedCount == 0)
+            return true; // no endpoint is in default deny (no policy at all): nothing to probe
         if (!IsAllowed(clientIdentity, Direction.Egress, protocol, backendPort, backendIdentity))
             return false;
         denied = Direction.Ingress;
