@@ -27,7 +27,6 @@ public sealed class ForwardingSnapshot
         PolicyRevision = policy.Revision;
         PolicyRevisionTag = unchecked((int)policy.Revision);
         PolicyAwareSelection = policy.AwareSelection;
-        PolicyEnforced = policy.Verdicts.EnforcedCount > 0;
         Parameters = parameters;
         LookupSeedV4 = parameters.LookupSeedV4;
         LookupSeedV6 = parameters.LookupSeedV6;
@@ -70,8 +69,6 @@ public sealed class ForwardingSnapshot
     /// <summary>Low 32 bits of <see cref="PolicyRevision"/>, as ct stores it (one int compare per
     /// packet). Two revisions exactly 2^32 apart would look equal: not reachable in practice.</summary>
     internal int PolicyRevisionTag { get; }
-    /// <summary>Some endpoint is in default deny: new flows need identity lookups and a verdict.</summary>
-    internal bool PolicyEnforced { get; }
     /// <summary>--lb-policy-aware-selection: new flows pick among the backends the client may reach
     /// (per-identity tables, <see cref="FrontendEntry.TableFor"/>). Off by default, as in Cilium.</summary>
     public bool PolicyAwareSelection { get; }
