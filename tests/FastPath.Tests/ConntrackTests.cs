@@ -164,10 +164,12 @@ public class ConntrackTests
         Assert.False(ct.Touch(reply, Udp, 0, 100_000));
     }
 
-    [Fact]
-    public void Full_table_rejects_new_flows_while_existing_flows_still_hit()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // claims by plain store: a failed insert must still release its forward slot
+    public void Full_table_rejects_new_flows_while_existing_flows_still_hit(bool singleInserter)
     {
-        var ct = new CtTable(64, hashSeed: 3);
+        var ct = new CtTable(64, hashSeed: 3, singleInserter: singleInserter);
         int inserted = 0;
         int client = 0;
         while (client < 1000 && ct.TryInsertFlow(ForwardKey(client), ReplyKey(client), NewFlow, TcpFlags.Syn, 0, out _))
@@ -189,24 +191,26 @@ public class ConntrackTests
         }
     }
 
-    [Fact]
-    public void Two_inserting_threads_and_a_sweeper_lose_and_duplicate_no_entries()
+    [Theory]
+    [InlineData(2, false)]
+    [InlineData(1, true)] // one worker: claims are plain stores, the sweeper still deletes concurrently
+    public void Inserting_threads_and_a_sweeper_lose_and_duplicate_no_entries(int inserters, bool singleInserter)
     {
         const int flowsPerThread = 20_000;
-        var ct = new CtTable(1 << 17, hashSeed: 9);
+        var ct = new CtTable(1 << 17, hashSeed: 9, singleInserter: singleInserter);
         long expiredNow = CtTimeouts.TcpSynMs; // flows of "expired" threads were created at 0
         var sweptKeys = new System.Collections.Concurrent.ConcurrentBag<FlowReplyKey>();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         int workersDone = 0;
         int workerFailures = 0; // asserting inside a thread would crash the test host instead of failing
 
-        // Thread 0 and 1 insert disjoint client ranges at t = 1 h (alive); thread 0 also first
-        // inserts short-lived flows at t = 0 that the sweeper must remove concurrently.
+        // The inserting threads insert disjoint client ranges at t = 1 h (alive); before them,
+        // short-lived flows at t = 0 that the sweeper must remove concurrently.
         for (int c = 0; c < 2000; c++)
             Insert(ct, 1_000_000 + c, Tcp, TcpFlags.Syn, 0);
 
-        var workers = new Thread[2];
-        for (int w = 0; w < 2; w++)
+        var workers = new Thread[inserters];
+        for (int w = 0; w < inserters; w++)
         {
             int worker = w;
             workers[w] = new Thread(() =>
@@ -227,7 +231,7 @@ public class ConntrackTests
             int next = 0;
             while (!stop.IsCancellationRequested)
             {
-                bool finished = Volatile.Read(ref workersDone) == 2;
+                bool finished = Volatile.Read(ref workersDone) == inserters;
                 int n = ct.Sweep(next, 64, expiredNow, buffer, out next);
                 foreach (var key in buffer.AsSpan(0, n))
                     sweptKeys.Add(key);
@@ -242,8 +246,8 @@ public class ConntrackTests
         Assert.False(stop.IsCancellationRequested, "bounded run timed out");
         Assert.Equal(0, workerFailures);
 
-        Assert.Equal(2 * flowsPerThread * 2, ct.CountEntries());
-        for (int c = 0; c < 2 * flowsPerThread; c++)
+        Assert.Equal(inserters * flowsPerThread * 2, ct.CountEntries());
+        for (int c = 0; c < inserters * flowsPerThread; c++)
         {
             Assert.True(ct.TryLookup(ForwardKey(c), out CtFlow f), $"forward entry of flow {c} lost");
             Assert.True(ct.TryLookup(ReplyKey(c), out CtFlow r), $"reply entry of flow {c} lost");

@@ -99,6 +99,10 @@ public sealed class StatsEndpointTests : IClassFixture<StatsEndpointTests.Fixtur
         Assert.Equal("histogram", metrics.Types["fastpath_snapshot_publish_seconds"]);
         Assert.NotNull(metrics.Find("fastpath_xsk_rx_ring_full_total", ("device", _fixture.Topology.ClientLink), ("queue", "0")));
         Assert.True(metrics.Value("fastpath_ct_entries") >= 0);
+        // veth devices have one RX queue: one worker, which claims ct slots without a CAS —
+        // the flows counted above were all created that way.
+        Assert.Equal(1, metrics.Value("fastpath_workers"));
+        Assert.Equal(1, metrics.Value("fastpath_ct_single_inserter"));
         Assert.Equal("counter", metrics.Types["fastpath_drops_total"]);
     }
 

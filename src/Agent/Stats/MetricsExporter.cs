@@ -126,6 +126,9 @@ internal static class MetricsExporter
         var ct = sources.Datapath.Conntrack;
         w.Gauge("fastpath_ct_entries", "Valid conntrack entries (two per flow).", ct.CountEntries());
         w.Gauge("fastpath_ct_capacity_entries", "Conntrack table capacity in entries.", ct.Capacity);
+        w.Gauge("fastpath_workers", "Worker threads, one per RX queue index.", sources.Datapath.Workers.Count);
+        w.Gauge("fastpath_ct_single_inserter", "1 when one worker does every conntrack insert, so slots are claimed without a CAS.",
+            ct.SingleInserter ? 1 : 0);
     }
 
     private static void WriteSnapshot(PrometheusWriter w, StatsSources sources)

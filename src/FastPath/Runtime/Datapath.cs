@@ -41,7 +41,9 @@ public sealed class Datapath : IDisposable
     /// <param name="warn">Receives operator-facing warnings (e.g. a fallback to generic XDP).</param>
     public static Datapath Start(IReadOnlyList<NetworkDevice> devices, DatapathOptions options, Action<string> warn)
     {
-        var datapath = new Datapath(devices, new CtTable(options.CtCapacity));
+        // One worker per RX queue index: with one queue per device, one thread does every insert.
+        bool oneWorker = devices.Count > 0 && devices.Max(d => d.RxQueues) == 1;
+        var datapath = new Datapath(devices, new CtTable(options.CtCapacity, singleInserter: oneWorker));
         try
         {
             datapath.Build(options, warn);
