@@ -146,7 +146,8 @@ internal static class CpuLoop
 
     /// <summary>The C# pipeline against the C reference of the same per-packet work (policy off), alternating
     /// round by round in one process: each line gives both medians and their ratio. Established cases
-    /// first: the new-flow cases clear both tables.</summary>
+    /// first: the new-flow cases clear both tables. The new-flow cases run twice: with the ct of an agent
+    /// with several workers (claims by CAS), then with one worker's (plain-store claims).</summary>
     private static void CompareWithReference()
     {
         var bench = new PipelineBenchmarks { Policy = false };
@@ -167,6 +168,20 @@ internal static class CpuLoop
         Versus("new flow, ct of 8,192 entries (in cache)",
             () => FreshTableEach(bench.FreshCachedTable, bench.NewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows),
             () => FreshTableEach(bench.ReferenceFreshCachedTable, bench.ReferenceNewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows));
+
+        // The same new-flow cases with the ct of an agent with one worker: claims without a CAS, both sides.
+        const string OneWorker = ", one worker";
+        if (!Selected("new flow, 65,536 into one table" + OneWorker) && !Selected("new flow, ct of 8,192 entries (in cache)" + OneWorker))
+            return;
+        var one = new PipelineBenchmarks { Policy = false, SingleInserter = true };
+        one.Setup();
+        one.SetupReference();
+        Versus("new flow, 65,536 into one table" + OneWorker,
+            () => NewFlowsIntoOneTable(one),
+            () => IntoOneTable(one.ReferenceFreshTable, one.ReferenceNewFlow));
+        Versus("new flow, ct of 8,192 entries (in cache)" + OneWorker,
+            () => FreshTableEach(one.FreshCachedTable, one.NewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows),
+            () => FreshTableEach(one.ReferenceFreshCachedTable, one.ReferenceNewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows));
     }
 
     private static void Versus(string name, Func<double> ours, Func<double> reference)

@@ -107,6 +107,7 @@ struct pr_ctx {
     int32_t *states;
     uint32_t capacity, bucket_mask;
     uint64_t seed;
+    int single_inserter; // one thread inserts: claims are plain stores (CtTable.SingleInserter)
     struct pr_frontend frontend;
     int32_t frontend_slots[16];
     struct pr_backend *backends;
@@ -258,6 +259,10 @@ PR_INLINE int claim_in(struct pr_ctx *ct, int bucket, uint32_t empty, int tag)
         if ((seen & ST_STATUS) != ST_EMPTY)
             continue;
         int32_t claimed = (tag << TAG_SHIFT) | (((seen & GEN_MASK) + GEN_STEP) & GEN_MASK) | ST_CLAIMED;
+        if (ct->single_inserter) {
+            __atomic_store_n(&ct->states[i], claimed, __ATOMIC_RELAXED);
+            return i;
+        }
         if (__atomic_compare_exchange_n(&ct->states[i], &seen, claimed, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
             return i;
     }
@@ -653,7 +658,7 @@ PR_EXPORT void pr_process_batch(struct pr_ctx *ct, uint8_t *const *frames, const
 PR_EXPORT struct pr_ctx *pr_create(uint32_t capacity, uint64_t seed, const uint8_t vip[16], uint16_t vip_port, uint8_t proto,
                                    const uint8_t *backend_addrs, const uint16_t *backend_ports, uint32_t count,
                                    const uint32_t *table, uint32_t table_size, uint32_t maglev_seed,
-                                   uint64_t local_mac, uint64_t backend_mac, int backend_slot)
+                                   uint64_t local_mac, uint64_t backend_mac, int backend_slot, int single_inserter)
 {
     if (capacity < 16 || (capacity & (capacity - 1)) != 0 || table_size == 0)
         return NULL;
@@ -677,6 +682,7 @@ PR_EXPORT struct pr_ctx *pr_create(uint32_t capacity, uint64_t seed, const uint8
     ct->capacity = capacity;
     ct->bucket_mask = capacity / SLOTS - 1;
     ct->seed = seed;
+    ct->single_inserter = single_inserter;
     for (uint32_t i = 0; i < count; i++) {
         struct pr_backend *b = &ct->backends[i + 1];
         memcpy(b->addr, backend_addrs + 16 * i, 16);

@@ -23,6 +23,8 @@ public sealed class PathReferenceSmokeTests
         "established DNAT, 64-frame batches of 65,536 flows",
         "new flow, 65,536 into one table",
         "new flow, ct of 8,192 entries (in cache)",
+        "new flow, 65,536 into one table, one worker",
+        "new flow, ct of 8,192 entries (in cache), one worker",
     ];
 
     [Fact]

@@ -15,11 +15,13 @@ internal sealed class PathReference : IDisposable
     /// <param name="vip">The frontend address as the C parser keys it: IPv4-mapped IPv6, 16 bytes.</param>
     /// <param name="backendAddresses">16 bytes per backend, ids 1..n in order.</param>
     /// <param name="table">The frontend's Maglev table (backend ids).</param>
+    /// <param name="singleInserter">Claims ct slots with plain stores, as CtTable.SingleInserter.</param>
     public PathReference(int ctCapacity, ulong hashSeed, byte[] vip, ushort vipPortRaw, byte protocol,
-        byte[] backendAddresses, ushort[] backendPortsRaw, uint[] table, uint maglevSeedV4, ulong localMac, ulong backendMac, int backendSlot)
+        byte[] backendAddresses, ushort[] backendPortsRaw, uint[] table, uint maglevSeedV4, ulong localMac, ulong backendMac, int backendSlot,
+        bool singleInserter)
     {
         _ct = pr_create((uint)ctCapacity, hashSeed, vip, vipPortRaw, protocol, backendAddresses, backendPortsRaw, (uint)backendPortsRaw.Length,
-            table, (uint)table.Length, maglevSeedV4, localMac, backendMac, backendSlot);
+            table, (uint)table.Length, maglevSeedV4, localMac, backendMac, backendSlot, singleInserter ? 1 : 0);
         if (_ct == IntPtr.Zero)
             throw new InvalidOperationException($"pr_create failed (ct capacity {ctCapacity}, table of {table.Length})");
     }
@@ -52,7 +54,7 @@ internal sealed class PathReference : IDisposable
     [DllImport(Library)]
     private static extern IntPtr pr_create(uint capacity, ulong seed, byte[] vip, ushort vipPort, byte proto,
         byte[] backendAddrs, ushort[] backendPorts, uint count, uint[] table, uint tableSize, uint maglevSeed,
-        ulong localMac, ulong backendMac, int backendSlot);
+        ulong localMac, ulong backendMac, int backendSlot, int singleInserter);
 
     [DllImport(Library)]
     private static extern ulong pr_run_frame(IntPtr ct, byte[] frame, int len, int ingressSlot);

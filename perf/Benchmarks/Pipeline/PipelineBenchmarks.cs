@@ -52,6 +52,10 @@ public partial class PipelineBenchmarks
     /// <see cref="PacketPipeline.ProcessBatch{TFrames}"/> (<c>--cpu-loop batch-vs-frame</c> compares the two in one process).</summary>
     public bool PerFrame { get; set; }
 
+    /// <summary>The ct as an agent with one worker has it (<see cref="FastPath.Conntrack.CtTable.SingleInserter"/>: slots
+    /// claimed without a CAS); otherwise as with several workers. See <see cref="OneWorkerPipelineBenchmarks"/>.</summary>
+    public bool SingleInserter { get; init; }
+
     /// <summary>Policy enforced (identities + rules) or not.</summary>
     [Params(false, true)]
     public bool Policy { get; set; }
@@ -93,7 +97,7 @@ public partial class PipelineBenchmarks
     /// <summary>A pipeline over a ct of <paramref name="ctCapacity"/> entries that knows the next hop of every backend.</summary>
     private PipelineRig NewRig(int ctCapacity)
     {
-        var rig = new PipelineRig(ctCapacity);
+        var rig = new PipelineRig(ctCapacity, SingleInserter);
         var hops = new Dictionary<Addressing.NetAddress, NextHop.NextHop>();
         foreach (var frontend in _snapshot.Frontends)
             foreach (uint id in frontend.Table)

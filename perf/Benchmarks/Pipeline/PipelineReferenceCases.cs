@@ -47,7 +47,7 @@ public partial class PipelineBenchmarks
         }
         PathReference Reference(int ctCapacity) => new(ctCapacity, hashSeed: 0x5EED_F00D_CAFE_D00DUL, Bytes(frontend.Vip),
             frontend.PortRaw, (byte)Addressing.L4Protocol.Tcp, addresses, ports, frontend.MaglevTable, _snapshot.LookupSeedV4,
-            MacBits(OurBackendSideMac), MacBits(Backend1Mac), BackendSlot);
+            MacBits(OurBackendSideMac), MacBits(Backend1Mac), BackendSlot, SingleInserter);
         _reference = Reference(_rig.Ct.Capacity);
         _cachedReference = Reference(CachedTableCapacity);
 

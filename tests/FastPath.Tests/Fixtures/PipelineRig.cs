@@ -40,9 +40,9 @@ public sealed class PipelineRig
     public NextHopTable NextHops { get; set; }
     public long NowMs { get; set; } = 1_000_000;
 
-    public PipelineRig(int ctCapacity = 1 << 12)
+    public PipelineRig(int ctCapacity = 1 << 12, bool singleInserter = false)
     {
-        Ct = new CtTable(ctCapacity, hashSeed: 42);
+        Ct = new CtTable(ctCapacity, hashSeed: 42, singleInserter: singleInserter);
         Pipeline = new PacketPipeline(Ct);
         NextHops = new NextHopTable(new Dictionary<NetAddress, NextHop.NextHop>
         {
