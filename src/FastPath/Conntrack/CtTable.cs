@@ -91,8 +91,8 @@ public sealed class CtTable
 
     /// <summary>
     /// True when one thread does every insert (an agent with one worker: one RX queue per
-    /// device). Then a slot is claimed with a plain store instead of a CAS — the CAS cost a new
-    /// flow about a tenth of its time, twice (forward and reply entry). Sound because only an
+    /// device). Then a slot is claimed with a plain store instead of a CAS: the two CASes (forward
+    /// and reply entry) cost a new flow 5–10 % of its time (perf/README.md). Sound because only an
     /// inserter ever changes an Empty slot: deleters and the sweeper only CAS Valid → Empty, and
     /// the claim's generation bump still fails any CAS that saw the slot before. Deletes and
     /// sweeps from other threads stay allowed; a second inserting thread is not.
