@@ -410,7 +410,7 @@ public sealed class PacketPipeline
         if (policyRevision != _policyRevision)
         {
             PolicyOutcome outcome = default;
-            if (!RecheckPolicy(in flow, in packet.Source, in backend.Address, backend.PortRaw, packet.Protocol, ref outcome))
+            if (!RecheckPolicy(in flow, in packet.Source, backendId, packet.Protocol, ref outcome))
                 return StopFlow(in flow, in packet, DropReason.PolicyDenied, in outcome);
         }
         if (!_ct.TouchForward(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
@@ -445,7 +445,7 @@ public sealed class PacketPipeline
         if (policyRevision != _policyRevision)
         {
             PolicyOutcome outcome = default;
-            if (!RecheckPolicy(in flow, in packet.Destination, in packet.Source, packet.SourcePortRaw, packet.Protocol, ref outcome))
+            if (!RecheckPolicy(in flow, in packet.Destination, backendId, packet.Protocol, ref outcome))
                 return StopFlow(in flow, in packet, DropReason.PolicyDenied, in outcome);
         }
         if (!_ct.TouchReply(in flow, packet.Protocol, packet.TcpFlags, _nowMs))
@@ -463,13 +463,17 @@ public sealed class PacketPipeline
     /// The snapshot's policy revision moved since this flow was last allowed: decide again with
     /// today's identities and rules. Allowed → cache the new revision (both ct entries); denied →
     /// the caller stops the flow. Taken once per flow per revision, so it lives out of line.
+    /// <paramref name="backendId"/> names a live backend of this snapshot (the caller checked).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool RecheckPolicy(in CtFlow flow, in NetAddress client, in NetAddress backend, ushort backendPortRaw, byte protocol,
-        ref PolicyOutcome outcome)
+    private bool RecheckPolicy(in CtFlow flow, in NetAddress client, uint backendId, byte protocol, ref PolicyOutcome outcome)
     {
         Counters.PolicyRechecks++;
-        if (!PolicyCheck.IsAllowed(_snapshot, in client, in backend, backendPortRaw, protocol, ref outcome))
+        ForwardingSnapshot snapshot = _snapshot;
+        ref readonly BackendEntry backend = ref snapshot.Backend(backendId);
+        outcome.ClientIdentity = snapshot.IpCache.Lookup(client);
+        outcome.BackendIdentity = backend.Identity;
+        if (!PolicyCheck.IsAllowed(snapshot.Policy, backend.PortRaw, protocol, ref outcome))
             return false;
         _ct.SetPolicyRevision(in flow, _policyRevision);
         return true;

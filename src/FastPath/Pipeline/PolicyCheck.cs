@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
-using FastPath.Addressing;
 using FastPath.Observe;
 using FastPath.Policy;
 using FastPath.Snapshot;
@@ -18,7 +17,8 @@ public struct PolicyOutcome
 /// <summary>
 /// The SPEC §7 verdict for a client → backend flow, in one place for new flows and re-checks:
 /// client identity = ipcache(client), backend identity = ipcache(backend) (exact, longest prefix,
-/// else world); allowed iff the client's EGRESS policy allows (peer = backend identity) AND the
+/// else world; the snapshot's <see cref="BackendEntry.Identity"/> holds the backend's, looked up
+/// when the snapshot was built); allowed iff the client's EGRESS policy allows (peer = backend identity) AND the
 /// backend's INGRESS policy allows (peer = client identity), both on the backend's port after
 /// DNAT and the flow's protocol (<see cref="PolicyVerdicts.AllowsFlow"/>). A direction where no rule
 /// selects the endpoint allows everything (<see cref="PolicyVerdicts.IsAllowed(uint, Direction, byte, ushort, uint)"/>
@@ -26,16 +26,6 @@ public struct PolicyOutcome
 /// </summary>
 internal static class PolicyCheck
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsAllowed(ForwardingSnapshot snapshot, in NetAddress client, in NetAddress backend, ushort backendPortRaw,
-        byte protocol, ref PolicyOutcome outcome)
-    {
-        IpCache ipCache = snapshot.IpCache;
-        outcome.ClientIdentity = ipCache.Lookup(client);
-        outcome.BackendIdentity = ipCache.Lookup(backend);
-        return IsAllowed(snapshot.Policy, backendPortRaw, protocol, ref outcome);
-    }
-
     /// <summary>Verdict with the identities already in <paramref name="outcome"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsAllowed(PolicyVerdicts policy, ushort backendPortRaw, byte protocol, ref PolicyOutcome outcome)
