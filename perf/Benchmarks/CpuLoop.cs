@@ -162,26 +162,30 @@ internal static class CpuLoop
         Versus("established DNAT, 64-frame batches of 65,536 flows",
             () => Repeat(20_000, () => bench.EstablishedForwardSpread()) / 64,
             () => Repeat(20_000, () => bench.ReferenceEstablishedSpread()) / 64);
-        Versus("new flow, 65,536 into one table",
-            () => NewFlowsIntoOneTable(bench),
-            () => IntoOneTable(bench.ReferenceFreshTable, bench.ReferenceNewFlow));
-        Versus("new flow, ct of 8,192 entries (in cache)",
-            () => FreshTableEach(bench.FreshCachedTable, bench.NewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows),
-            () => FreshTableEach(bench.ReferenceFreshCachedTable, bench.ReferenceNewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows));
+        NewFlowVersus(bench, "");
 
         // The same new-flow cases with the ct of an agent with one worker: claims without a CAS, both sides.
         const string OneWorker = ", one worker";
-        if (!Selected("new flow, 65,536 into one table" + OneWorker) && !Selected("new flow, ct of 8,192 entries (in cache)" + OneWorker))
+        if (!Selected(NewFlowIntoOneTable + OneWorker) && !Selected(NewFlowInCache + OneWorker))
             return;
         var one = new PipelineBenchmarks { Policy = false, SingleInserter = true };
         one.Setup();
         one.SetupReference();
-        Versus("new flow, 65,536 into one table" + OneWorker,
-            () => NewFlowsIntoOneTable(one),
-            () => IntoOneTable(one.ReferenceFreshTable, one.ReferenceNewFlow));
-        Versus("new flow, ct of 8,192 entries (in cache)" + OneWorker,
-            () => FreshTableEach(one.FreshCachedTable, one.NewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows),
-            () => FreshTableEach(one.ReferenceFreshCachedTable, one.ReferenceNewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows));
+        NewFlowVersus(one, OneWorker);
+    }
+
+    private const string NewFlowIntoOneTable = "new flow, 65,536 into one table";
+    private const string NewFlowInCache = "new flow, ct of 8,192 entries (in cache)";
+
+    /// <summary>The two new-flow cases against their C twins, over <paramref name="bench"/>'s ct mode.</summary>
+    private static void NewFlowVersus(PipelineBenchmarks bench, string suffix)
+    {
+        Versus(NewFlowIntoOneTable + suffix,
+            () => NewFlowsIntoOneTable(bench),
+            () => IntoOneTable(bench.ReferenceFreshTable, bench.ReferenceNewFlow));
+        Versus(NewFlowInCache + suffix,
+            () => FreshTableEach(bench.FreshCachedTable, bench.NewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows),
+            () => FreshTableEach(bench.ReferenceFreshCachedTable, bench.ReferenceNewFlowCachedTable, 32, PipelineBenchmarks.CachedTableFlows));
     }
 
     private static void Versus(string name, Func<double> ours, Func<double> reference)
