@@ -18,18 +18,20 @@ public static class StaticServicesFile
         .WithNamingConvention(CamelCaseNamingConvention.Instance)
         .Build();
 
-    public static DesiredState Load(string path, string localClusterName, long revision)
+    public static DesiredState Load(string path, string localClusterName, long revision) =>
+        Parse(ReadText(path), path, localClusterName, revision);
+
+    /// <summary>The file's text; a file that cannot be read is a <see cref="ConfigFileException"/>.</summary>
+    public static string ReadText(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigFileException(path, $"cannot read the services file: {e.Message}", e);
         }
-        return Parse(text, path, localClusterName, revision);
     }
 
     public static DesiredState Parse(string yaml, string path, string localClusterName, long revision)
