@@ -156,6 +156,9 @@ internal static class CpuLoop
         Versus("established DNAT, one flow",
             () => Repeat(1_000_000, () => bench.EstablishedForward()),
             () => Repeat(1, () => bench.ReferenceEstablished(1_000_000)) / 1_000_000);
+        Versus("established DNAT, one flow, direct loop",
+            () => Repeat(1, () => bench.EstablishedForwardLoop(1_000_000)) / 1_000_000,
+            () => Repeat(1, () => bench.ReferenceEstablished(1_000_000)) / 1_000_000);
         Versus("established DNAT, 64-frame batches",
             () => Repeat(20_000, () => bench.EstablishedForwardBatch()) / 64,
             () => Repeat(20_000, () => bench.ReferenceEstablishedBatch()) / 64);

@@ -19,6 +19,7 @@ public sealed class PathReferenceSmokeTests
     private static readonly string[] Cases =
     [
         "established DNAT, one flow",
+        "established DNAT, one flow, direct loop",
         "established DNAT, 64-frame batches",
         "established DNAT, 64-frame batches of 65,536 flows",
         "new flow, 65,536 into one table",
