@@ -296,6 +296,9 @@ public sealed class CtTable
             : CtCreateResult.Full;
     }
 
+    /// <remarks>Inlined, with its claims, into the new-flow path: as calls, the caller kept its many
+    /// live values on the stack across them (3–7 % of a new flow against the C reference).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool InsertFlow(in FlowKey forwardKey, in CtProbe forwardProbe, in FlowKey replyKey, in CtProbe replyProbe,
         in CtNewFlow flow, byte tcpFlags, long nowMs, out CtFlow forward)
     {
@@ -341,6 +344,7 @@ public sealed class CtTable
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Claim(in CtProbe probe)
     {
         var (first, firstEmpty, second, secondEmpty) = ByRoom(in probe);
@@ -394,6 +398,7 @@ public sealed class CtTable
     /// <summary>Claims one of the slots <paramref name="empty"/> marks (as seen a moment ago; each
     /// is re-checked, by its CAS when other threads insert too), lowest first. −1 when another
     /// thread took them all.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ClaimIn(int bucket, uint empty, int tag)
     {
         for (; empty != 0; empty &= empty - 1)
