@@ -315,7 +315,11 @@ internal static class CpuLoop
                 build.Build();
             return;
         }
-        var bench = new PipelineBenchmarks { Policy = false };
+        // "-one" (e.g. new-cached-one): the ct of an agent with one worker, claims without a CAS.
+        bool oneWorker = what.EndsWith("-one", StringComparison.Ordinal);
+        if (oneWorker)
+            what = what[..^"-one".Length];
+        var bench = oneWorker ? new OneWorkerPipelineBenchmarks { Policy = false } : new PipelineBenchmarks { Policy = false };
         bench.Setup();
         if (what.StartsWith("reference-", StringComparison.Ordinal))
             bench.SetupReference();
