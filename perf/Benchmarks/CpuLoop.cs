@@ -11,7 +11,7 @@ namespace FastPath.Benchmarks;
 /// thread CPU time only counts the time this thread actually ran (cache interference from the
 /// neighbours remains). Reports the median of several rounds. Also a steady loop to attach
 /// <c>perf record</c> to: <c>--cpu-loop established 30</c> spins the established case for 30 s (also: reply, batch, new, new-cached, maglev, and the C
-/// reference's reference-established and reference-new-cached);
+/// reference's reference-established and reference-new-cached; a "-one" suffix, e.g. new-cached-one, for the ct of one worker);
 /// <c>--cpu-loop maglev 30 16381 100</c> spins one Maglev build case (default M=65521, N=1000);
 /// <c>--cpu-loop maglev-only</c> times only the four Maglev build cases; <c>--cpu-loop batch-vs-frame</c>,
 /// <c>--cpu-loop breakdown</c> and <c>--cpu-loop reference</c> (the C# pipeline against the C reference of
