@@ -641,6 +641,9 @@ public sealed class PacketPipeline
             Counters.PolicyDeniedEgress++;
     }
 
+    /// <remarks>Inlined: a new flow records one on its common path, where a call kept the caller's
+    /// live values on the stack across it (about 2 % of a new flow against the C reference).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void RecordEvent(FlowEventKind kind, DropReason reason, in ParsedPacket packet, int frontendIndex, uint backendId,
         in NetAddress backend, ushort backendPortRaw, in PolicyOutcome outcome)
     {
