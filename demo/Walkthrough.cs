@@ -171,16 +171,21 @@ internal sealed class Walkthrough(DemoMesh mesh, Narrator say, CancellationToken
         stop.ThrowIfCancellationRequested();
         say.Step(number, $"{name} → expect {expected}");
         StepResult Result(string observed, bool passed) => new(number, name, expected, observed, passed);
+        StepResult result;
         try
         {
-            var result = step(Result);
+            result = step(Result);
             say.Verdict(result.Passed, result.Passed ? $"step {number} behaved as expected" : $"step {number} did NOT behave as expected");
-            return result;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             say.Error($"step {number} failed: {e.Message}");
-            return Result($"error: {e.GetType().Name}", false);
+            result = Result($"error: {e.GetType().Name}", false);
         }
+        // A failed step shows what the agent dropped lately, so the account says why (or that the
+        // agent dropped nothing, and the loss was elsewhere).
+        if (!result.Passed)
+            say.Cli("fastpath observe --verdict DROPPED   (last lines)", LastLines(mesh.Cli("observe", "--verdict", "DROPPED"), 8));
+        return result;
     }
 }
