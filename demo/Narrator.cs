@@ -59,6 +59,8 @@ internal sealed class Narrator
         chart.AddItem("no answer", tally.FailedCount, Color.Red);
         AnsiConsole.Write(new Padder(chart).PadLeft(2).PadTop(0).PadBottom(0));
         Say($"per cluster: {tally.ByCluster}");
+        foreach (string failure in tally.FailureDetails)
+            Say($"no answer: {failure}");
     }
 
     /// <summary>Shows a CLI command and its output, indented, as the operator would see it.</summary>

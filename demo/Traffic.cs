@@ -10,8 +10,8 @@ internal sealed class Tally
     private readonly object _gate = new();
     private readonly SortedDictionary<string, int> _perPod = new(StringComparer.Ordinal);
     private int _failed;
-    // When each failed request started and gave up (Stopwatch timestamps).
-    private readonly List<(long Started, long Ended)> _failures = [];
+    // When each failed request started and gave up (Stopwatch timestamps), and how it failed.
+    private readonly List<(long Started, long Ended, string How)> _failures = [];
 
     public void Answered(string pod)
     {
@@ -19,13 +19,25 @@ internal sealed class Tally
             _perPod[pod] = _perPod.GetValueOrDefault(pod) + 1;
     }
 
-    public void Failed(long startedTimestamp)
+    /// <param name="how">What the client saw, e.g. "connect timed out" or "no answer (from :40312)".</param>
+    public void Failed(long startedTimestamp, string how)
     {
         long ended = Stopwatch.GetTimestamp();
         lock (_gate)
         {
             _failed++;
-            _failures.Add((startedTimestamp, ended));
+            _failures.Add((startedTimestamp, ended, how));
+        }
+    }
+
+    /// <summary>The failed requests by what the client saw: how many, and after how long at most it gave up.</summary>
+    public IReadOnlyList<string> FailureDetails
+    {
+        get
+        {
+            lock (_gate)
+                return _failures.GroupBy(f => f.How).Select(g =>
+                    $"{g.Count()} × {g.Key}, gave up after {g.Max(f => Stopwatch.GetElapsedTime(f.Started, f.Ended).TotalSeconds):0.0} s").ToList();
         }
     }
 
@@ -104,11 +116,15 @@ internal static class Traffic
             if (client.Ask($"demo-{Interlocked.Increment(ref _sequence)}", AnswerTimeout) is { } reply)
                 tally.Answered(reply.Backend);
             else
-                tally.Failed(started);
+                tally.Failed(started, $"no answer (from {client.LocalEndPoint})");
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or AggregateException)
+        catch (OperationCanceledException)
         {
-            tally.Failed(started);
+            tally.Failed(started, "connect timed out");
+        }
+        catch (Exception e) when (e is SocketException or IOException or AggregateException)
+        {
+            tally.Failed(started, $"connect failed: {(e as SocketException)?.SocketErrorCode.ToString() ?? e.Message}");
         }
     }
 }

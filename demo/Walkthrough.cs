@@ -182,10 +182,30 @@ internal sealed class Walkthrough(DemoMesh mesh, Narrator say, CancellationToken
             say.Error($"step {number} failed: {e.Message}");
             result = Result($"error: {e.GetType().Name}", false);
         }
-        // A failed step shows what the agent dropped lately, so the account says why (or that the
-        // agent dropped nothing, and the loss was elsewhere).
+        // A failed step shows what the agent dropped lately and the loss counters that are not
+        // zero (the AF_XDP rings' own among them), so the account says where a request was lost —
+        // or that neither the agent nor its rings lost it.
         if (!result.Passed)
+        {
             say.Cli("fastpath observe --verdict DROPPED   (last lines)", LastLines(mesh.Cli("observe", "--verdict", "DROPPED"), 8));
+            say.Cli($"fastpath metrics list -p '{LossMetrics}'   (not zero)", NonZeroRows(mesh.Cli("metrics", "list", "-p", LossMetrics)));
+        }
         return result;
+    }
+
+    /// <summary>The counters of packets lost on the agent's side: its drops by reason, the kernel's
+    /// XDP_STATISTICS losses per socket (not tx_ring_empty_descs: the kernel finding nothing to send
+    /// is no loss), TX ring overflows and failed reply-tuple writes.</summary>
+    private const string LossMetrics =
+        "^fastpath_(drops_total|xsk_rx_.*|xsk_tx_invalid_descs_total|worker_tx_ring_full_total|worker_flow_map_update_failures_total)$";
+
+    /// <summary>The header and the rows of a metrics list whose value is not 0 (or the CLI's error as is).</summary>
+    private static string NonZeroRows(string metricsList)
+    {
+        var lines = metricsList.TrimEnd().Split('\n');
+        if (lines.Length == 0 || !lines[0].StartsWith("Metric", StringComparison.Ordinal))
+            return metricsList;
+        var kept = lines.Skip(1).Where(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } f && f[^1] != "0").ToList();
+        return kept.Count == 0 ? "(every loss counter is 0)" : string.Join('\n', kept.Prepend(lines[0]));
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using FastPath.Agent.Cli;
 using FastPath.Agent.Stats;
 using Datapath.Tests.Infrastructure;
@@ -60,6 +61,31 @@ public sealed class OperatorFormatTests
         Assert.Equal(5, p.Value("fastpath_snapshot_publish_seconds_bucket", ("le", "+Inf")));
         Assert.Equal(5, p.Value("fastpath_snapshot_publish_seconds_count"));
         Assert.Equal(7.0555, p.Value("fastpath_snapshot_publish_seconds_sum"), 6);
+    }
+
+    [Fact]
+    public void Metrics_list_shows_each_sample_with_its_labels_unescaped_and_filters_by_name()
+    {
+        var w = new PrometheusWriter();
+        w.Counter("fastpath_drops_total", "Drops.", 7, ("reason", "no_backend"));
+        w.Counter("fastpath_drops_total", "Drops.", 0, ("reason", "ct_full"));
+        w.Counter("fastpath_frontend_packets_total", "Packets.", 12, ("service", "say \"hi\"\\"), ("cluster", "hk"));
+        w.Histogram("fastpath_snapshot_publish_seconds", "Publish latency.", [0.01], [2, 3], 0.25);
+        string text = w.ToString();
+
+        var all = CliFormat.MetricList(text, null).TrimEnd('\n').Split('\n').Select(l => l.Trim()).ToList();
+        Assert.Matches(@"^Metric\s+Labels\s+Value$", all[0]);
+        Assert.Contains(all, l => Regex.IsMatch(l, @"^fastpath_drops_total\s+reason=no_backend\s+7$"));
+        Assert.Contains(all, l => Regex.IsMatch(l, @"^fastpath_drops_total\s+reason=ct_full\s+0$"));
+        Assert.Contains(all, l => Regex.IsMatch(l, @"^fastpath_frontend_packets_total\s+service=say ""hi""\\ cluster=hk\s+12$"));
+        Assert.Contains(all, l => Regex.IsMatch(l, @"^fastpath_snapshot_publish_seconds_bucket\s+le=\+Inf\s+5$"));
+        Assert.Contains(all, l => Regex.IsMatch(l, @"^fastpath_snapshot_publish_seconds_sum\s+0\.25$"));
+        Assert.DoesNotContain(all, l => l.StartsWith('#'));
+        Assert.Equal(1 + 2 + 1 + 4, all.Count); // header, two drops, one frontend, two buckets + sum + count
+
+        var drops = CliFormat.MetricList(text, new Regex("drops")).TrimEnd('\n').Split('\n');
+        Assert.Equal(3, drops.Length);
+        Assert.All(drops.Skip(1), l => Assert.StartsWith("fastpath_drops_total", l.Trim()));
     }
 
     private static ClusterDoc Hk(bool ready = true, long failures = 0, DateTimeOffset? last = null) => new(

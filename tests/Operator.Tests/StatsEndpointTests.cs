@@ -10,7 +10,7 @@ namespace Operator.Tests;
 /// 10.96.0.11:80 with no backend (its packets are dropped with no_backend). The agent's
 /// 127.0.0.1:9962 is the node netns's loopback, so requests run under `ip netns exec` (curl, the CLI).
 /// Tests: /healthz 200; /metrics parses and counts the traffic and the drops; /v1/services and
-/// /v1/flows list the frontend, backends and flows; `status`, `service list`, `observe` print them;
+/// /v1/flows list the frontend, backends and flows; `status`, `service list`, `metrics list`, `observe` print them;
 /// the CLI against a dead address fails naming it.
 /// </summary>
 public sealed class StatsEndpointTests : IClassFixture<StatsEndpointTests.Fixture>
@@ -216,6 +216,24 @@ public sealed class StatsEndpointTests : IClassFixture<StatsEndpointTests.Fixtur
         Assert.NotEmpty(dropLines);
         Assert.All(dropLines, l => Assert.Contains(" DROPPED (TCP, no_backend)", l));
         Assert.Contains(dropLines, l => l.Contains($"{ServiceTopology.ClientAddress}:") && l.Contains($" -> {EmptyVip}:80 service default/empty"));
+    }
+
+    [Fact]
+    public void Cli_metrics_list_prints_the_matching_metrics_and_rejects_a_bad_pattern()
+    {
+        var drops = _fixture.InNode(RepoPaths.Agent, "metrics", "list", "--match-pattern", "^fastpath_(drops|new_flows)_total$");
+        Assert.True(drops.ExitCode == 0, drops.Stderr);
+        var lines = drops.Stdout.TrimEnd('\n').Split('\n').Select(l => l.Trim()).ToList();
+        Assert.Matches(@"^Metric\s+Labels\s+Value$", lines[0]);
+        var noBackend = lines.Single(l => l.StartsWith("fastpath_drops_total") && l.Contains("reason=no_backend"));
+        Assert.True(long.Parse(noBackend.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1]) >= 1, noBackend);
+        var newFlows = lines.Single(l => l.StartsWith("fastpath_new_flows_total"));
+        Assert.True(long.Parse(newFlows.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1]) >= Fixture.Connections, newFlows);
+        Assert.All(lines.Skip(1), l => Assert.Matches("^fastpath_(drops|new_flows)_total ", l));
+
+        var bad = _fixture.InNode(RepoPaths.Agent, "metrics", "list", "-p", "drops(");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--match-pattern 'drops('", bad.Stderr);
     }
 
     [Fact]

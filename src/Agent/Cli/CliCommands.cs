@@ -1,11 +1,12 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 using FastPath.Agent.Stats;
 
 namespace FastPath.Agent.Cli;
 
 /// <summary>
 /// The operator CLI: <c>status</c>, <c>service list</c>, <c>node list</c>, <c>identity list</c>,
-/// <c>policy get</c>, <c>observe</c>. Each reads the running agent's stats endpoint (<c>--server</c>)
+/// <c>policy get</c>, <c>metrics list</c>, <c>observe</c>. Each reads the running agent's stats endpoint (<c>--server</c>)
 /// and exits 1 with a message naming the address when the agent cannot be reached.
 /// </summary>
 internal static class CliCommands
@@ -25,6 +26,7 @@ internal static class CliCommands
             (client, _, _) => CliFormat.IdentityList(client.Get<List<IdentityDoc>>("/v1/identities"))));
         yield return Group("policy", "Network policy in force.", List("get", "Show the policies and their revision.", null,
             (client, _, _) => CliFormat.Policy(client.Get<PolicyDoc>("/v1/policy"))));
+        yield return Group("metrics", "The agent's Prometheus metrics.", MetricsList());
         yield return Observe();
     }
 
@@ -57,6 +59,31 @@ internal static class CliCommands
         var command = new Command("status", "Agent and ClusterMesh status, like `cilium status`.") { server, verbose };
         command.SetAction(parse => Run(parse.GetValue(server)!, client =>
             Console.Out.Write(CliFormat.Status(client.Get<ClusterMeshDoc>("/v1/clustermesh"), parse.GetValue(verbose), DateTimeOffset.UtcNow))));
+        return command;
+    }
+
+    private static Command MetricsList()
+    {
+        var server = ServerOption();
+        var pattern = new Option<string?>("--match-pattern", "-p") { Description = "Only metrics whose name matches this regular expression." };
+        var command = new Command("list", "List metrics with their labels and values, like `cilium-dbg metrics list`.") { server, pattern };
+        command.SetAction(parse =>
+        {
+            Regex? regex = null;
+            if (parse.GetValue(pattern) is { } text)
+            {
+                try
+                {
+                    regex = new Regex(text, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+                }
+                catch (ArgumentException e)
+                {
+                    Console.Error.WriteLine($"fastpath metrics list: --match-pattern '{text}': {e.Message}");
+                    return 2;
+                }
+            }
+            return Run(parse.GetValue(server)!, client => Console.Out.Write(CliFormat.MetricList(client.GetText("/metrics"), regex)));
+        });
         return command;
     }
 

@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using FastPath.Agent.Stats;
 
 namespace FastPath.Agent.Cli;
 
 /// <summary>
-/// Turns /v1 documents into the text the CLI prints, in the shapes operators know from
-/// <c>cilium status</c>, <c>cilium service list --clustermesh-affinity</c> and <c>hubble observe</c>.
+/// Turns /v1 documents (and /metrics) into the text the CLI prints, in the shapes operators know from
+/// <c>cilium status</c>, <c>cilium service list --clustermesh-affinity</c>, <c>cilium-dbg metrics list</c>
+/// and <c>hubble observe</c>.
 /// Pure functions: the tests feed them documents and compare lines.
 /// </summary>
 internal static class CliFormat
@@ -131,6 +133,70 @@ internal static class CliFormat
     {
         string host = e.Pod is { } pod ? $"{e.Namespace}/{pod}" : e.Ip.Contains(':') ? $"[{e.Ip}]" : e.Ip;
         return e.Cluster is { } cluster ? $"{host}:{e.Port} ({cluster})" : $"{host}:{e.Port}";
+    }
+
+    /// <summary>
+    /// <c>Metric  Labels  Value</c> from the agent's Prometheus text, like <c>cilium-dbg metrics list</c>:
+    /// labels as <c>name=value</c> pairs, the value as the agent wrote it. Only metrics whose name
+    /// matches <paramref name="namePattern"/> (when given) are listed.
+    /// </summary>
+    public static string MetricList(string prometheusText, Regex? namePattern)
+    {
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (string raw in prometheusText.Split('\n'))
+        {
+            string line = raw.Trim();
+            if (line.Length == 0 || line[0] == '#' || !TrySplitSample(line, out string name, out string labels, out string value))
+                continue;
+            if (namePattern is null || namePattern.IsMatch(name))
+                rows.Add([name, labels, value]);
+        }
+        return TableText.Render(["Metric", "Labels", "Value"], rows);
+    }
+
+    /// <summary>Splits <c>name{a="x",b="y"} value</c> into its name, "a=x b=y" and the value.</summary>
+    private static bool TrySplitSample(string line, out string name, out string labels, out string value)
+    {
+        int nameEnd = line.IndexOfAny(['{', ' ']);
+        name = nameEnd < 0 ? line : line[..nameEnd];
+        labels = value = "";
+        if (nameEnd < 0)
+            return false;
+        int rest = nameEnd;
+        if (line[nameEnd] == '{')
+        {
+            var pairs = new StringBuilder();
+            int i = nameEnd + 1;
+            while (i < line.Length && line[i] != '}')
+            {
+                int eq = line.IndexOf('=', i);
+                if (eq < 0 || eq + 1 >= line.Length || line[eq + 1] != '"')
+                    return false;
+                if (pairs.Length > 0)
+                    pairs.Append(' ');
+                pairs.Append(line, i, eq - i).Append('=');
+                i = eq + 2;
+                for (; i < line.Length && line[i] != '"'; i++)
+                {
+                    // \" and \\ unescape; \n stays as written, so a row stays one line.
+                    if (line[i] == '\\' && i + 1 < line.Length && line[i + 1] != 'n')
+                        i++;
+                    pairs.Append(line[i]);
+                }
+                i++; // closing quote
+                if (i < line.Length && line[i] == ',')
+                    i++;
+            }
+            if (i >= line.Length)
+                return false;
+            labels = pairs.ToString();
+            rest = i + 1;
+        }
+        string[] fields = line[rest..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length == 0)
+            return false;
+        value = fields[0];
+        return true;
     }
 
     /// <summary>--verdict and --from-cluster filters of <c>observe</c>.</summary>

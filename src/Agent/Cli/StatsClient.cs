@@ -27,6 +27,21 @@ internal sealed class StatsClient : IDisposable
 
     public T Get<T>(string path)
     {
+        string body = GetText(path);
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body, ApiJson.Options)
+                ?? throw new AgentUnreachableException($"agent at {BaseAddress} answered an empty document for {path}");
+        }
+        catch (JsonException e)
+        {
+            throw Unreachable(path, e);
+        }
+    }
+
+    /// <summary>The body of <paramref name="path"/> as text (e.g. /metrics, Prometheus text format).</summary>
+    public string GetText(string path)
+    {
         using var timeout = new CancellationTokenSource(RequestTimeout);
         try
         {
@@ -34,10 +49,9 @@ internal sealed class StatsClient : IDisposable
             string body = response.Content.ReadAsStringAsync(timeout.Token).GetAwaiter().GetResult();
             if (!response.IsSuccessStatusCode)
                 throw new AgentUnreachableException($"agent at {BaseAddress} answered {(int)response.StatusCode} for {path}: {body.Trim()}");
-            return JsonSerializer.Deserialize<T>(body, ApiJson.Options)
-                ?? throw new AgentUnreachableException($"agent at {BaseAddress} answered an empty document for {path}");
+            return body;
         }
-        catch (Exception e) when (e is HttpRequestException or SocketException or OperationCanceledException or JsonException)
+        catch (Exception e) when (e is HttpRequestException or SocketException or OperationCanceledException)
         {
             throw Unreachable(path, e);
         }
