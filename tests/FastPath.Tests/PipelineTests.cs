@@ -221,6 +221,60 @@ public class PipelineTests
     }
 
     [Fact]
+    public void Within_its_hold_budget_a_frame_missing_its_next_hop_is_held_untouched_and_goes_out_once_resolved()
+    {
+        var rig = new PipelineRig { NextHops = NextHopTable.Empty };
+        var snapshot = BuildSnapshot(1, AllSlots(1));
+        byte[] first = ToVip(clientPort: 1).Build(), second = ToVip(clientPort: 2).Build(), third = ToVip(clientPort: 3).Build();
+        byte[] firstAsReceived = first.ToArray();
+        var pipeline = rig.Pipeline;
+        pipeline.BeginBatch(snapshot, rig.NextHops, rig.NowMs);
+        pipeline.NeighbourHoldBudget = 2;
+
+        Assert.Equal(Verdict.Hold, pipeline.Process(first, ClientSlot).Verdict);
+        Assert.Equal(Verdict.Hold, pipeline.Process(second, ClientSlot).Verdict);
+        Assert.Equal(DropReason.NoNeighbour, pipeline.Process(third, ClientSlot).DropReason); // budget spent
+        Assert.Equal(firstAsReceived, first);
+        Assert.Equal(1, pipeline.Counters.Drops[(int)DropReason.NoNeighbour]);
+        Assert.Equal(Backend1, Assert.Single(pipeline.WantedNeighbours.ToArray()));
+        Assert.Equal(0, rig.Ct.CountEntries());
+
+        // Still unresolved: held again while it may be; dropped (and counted) once its time is up.
+        Assert.Equal(Verdict.Hold, pipeline.ProcessHeld(second, ClientSlot, mayHoldAgain: true).Verdict);
+        Assert.Equal(DropReason.NoNeighbour, pipeline.ProcessHeld(second, ClientSlot, mayHoldAgain: false).DropReason);
+        Assert.Equal(2, pipeline.Counters.Drops[(int)DropReason.NoNeighbour]);
+        Assert.Equal(0, pipeline.NeighbourHoldBudget); // ProcessHeld leaves the batch's budget as it found it
+
+        // Resolved: the held frame goes out as its flow's first packet.
+        rig.NextHops = new PipelineRig().NextHops;
+        pipeline.BeginBatch(snapshot, rig.NextHops, rig.NowMs);
+        AssertForwarded(pipeline.ProcessHeld(first, ClientSlot, mayHoldAgain: true), BackendSlot, first);
+        Assert.Equal(Backend1, FrameView.Of(first).Destination);
+        Assert.Equal(Backend1Mac, FrameView.Of(first).DestinationMac);
+        Assert.Equal(2, rig.Ct.CountEntries());
+        Assert.Equal(3, pipeline.Counters.Packets); // frames processed again are not counted again
+    }
+
+    [Fact]
+    public void An_established_flow_whose_next_hop_went_missing_is_held_within_the_budget_and_dropped_beyond_it()
+    {
+        var rig = new PipelineRig();
+        var snapshot = BuildSnapshot(1, AllSlots(1));
+        rig.Run(snapshot, ToVip().Build(), ClientSlot);
+        rig.NextHops = NextHopTable.Empty;
+        byte[] ack = ToVip(flags: TcpFlags.Ack).Build();
+        byte[] ackAsReceived = ack.ToArray();
+
+        rig.Pipeline.BeginBatch(snapshot, rig.NextHops, rig.NowMs);
+        rig.Pipeline.NeighbourHoldBudget = 1;
+        Assert.Equal(Verdict.Hold, rig.Pipeline.Process(ack, ClientSlot).Verdict);
+        Assert.Equal(ackAsReceived, ack);
+        Assert.Equal(DropReason.NoNeighbour, rig.Pipeline.Process(ToVip(flags: TcpFlags.Ack).Build(), ClientSlot).DropReason);
+        Assert.Equal(Backend1, Assert.Single(rig.Pipeline.WantedNeighbours.ToArray()));
+        Assert.Equal(2, rig.Ct.CountEntries()); // the flow stays: only its next hop is missing
+    }
+
+    [Fact]
     public void A_changed_next_hop_table_is_followed_by_established_flows_and_by_a_new_snapshot_reusing_a_backend_id()
     {
         var rig = new PipelineRig();

@@ -84,6 +84,8 @@ internal static class MetricsExporter
             w.Counter("fastpath_worker_tx_packets_total", "Descriptors placed on AF_XDP TX rings, per queue worker.", c.TxPackets, q);
             w.Counter("fastpath_worker_tx_ring_full_total", "Forwarded packets dropped because the TX ring had no room.", c.TxRingFull, q);
             w.Counter("fastpath_worker_flow_map_update_failures_total", "Batches whose reply tuples could not all be written to fp_flows.", c.FlowMapUpdateFailures, q);
+            w.Counter("fastpath_worker_neighbour_held_total", "Frames held while their next hop's neighbour was resolved (instead of dropped).", c.NeighbourHeld, q);
+            w.Counter("fastpath_worker_neighbour_released_total", "Held frames sent once their neighbour resolved (the rest were dropped as no_neighbour).", c.NeighbourReleased, q);
             w.Counter("fastpath_worker_tx_kicks_total", "TX kicks (sendto) issued.", c.TxKicks, q);
             w.Counter("fastpath_worker_fill_wakeups_total", "Fill-ring wake-ups (recvfrom) issued.", c.FillWakeups, q);
             w.Counter("fastpath_worker_idle_polls_total", "Idle polls of the queue worker.", c.Polls, q);

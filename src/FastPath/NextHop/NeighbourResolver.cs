@@ -12,8 +12,9 @@ namespace FastPath.NextHop;
 ///  workers ◄──Current (one Volatile.Read per batch)◄── new NextHopTable when anything changed
 /// </code>
 /// Resolved entries are refreshed every <see cref="RefreshInterval"/>; unresolved ones are retried
-/// every <see cref="RetryInterval"/> (the shim has already asked the kernel to resolve them with
-/// NTF_USE) and forgotten after <see cref="GiveUpAfter"/> until wanted again. Only destinations
+/// after <see cref="FirstRetry"/>, doubling up to every <see cref="RetryInterval"/> (the shim has
+/// already asked the kernel to resolve them with NTF_USE), and forgotten after
+/// <see cref="GiveUpAfter"/> until wanted again. Only destinations
 /// whose egress device has a slot (deviceSlotOfIfindex returns non-null) get an entry; the others
 /// stay absent and the worker passes or drops as it sees fit.
 /// The rtnetlink socket is opened by the constructor, so lookups happen in the network namespace
@@ -23,8 +24,11 @@ public sealed unsafe class NeighbourResolver : IDisposable
 {
     /// <summary>How often a resolved entry is looked up again (MAC changes, route changes).</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
-    /// <summary>How soon an unresolved destination is tried again (ARP/ND normally answer in well under this).</summary>
+    /// <summary>How soon an unresolved destination is tried again at most (ARP/ND normally answer in well under this).</summary>
     public static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
+    /// <summary>The first retry of a new destination; each miss doubles it up to <see cref="RetryInterval"/>.
+    /// A neighbour on a veth answers within a millisecond, and workers hold frames for it meanwhile.</summary>
+    public static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(2);
     /// <summary>An unresolved destination no worker asked for since this long is forgotten.</summary>
     public static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(30);
     /// <summary>Bound on tracked destinations so a scan of many addresses cannot grow memory without limit.</summary>
@@ -41,6 +45,8 @@ public sealed unsafe class NeighbourResolver : IDisposable
         public NextHop? Hop;
         public long NextAttemptTicks;
         public long LastWantedTicks;
+        /// <summary>Attempts in a row that found no neighbour (sets the retry delay).</summary>
+        public int Misses;
     }
 
     private readonly Func<int, int?> _deviceSlotOfIfindex;
@@ -161,6 +167,7 @@ public sealed unsafe class NeighbourResolver : IDisposable
             {
                 entry.NextAttemptTicks = now + Ticks(RefreshInterval);
                 entry.LastWantedTicks = now;  // resolved entries stay while they resolve
+                entry.Misses = 0;
             }
             else if (now - entry.LastWantedTicks > Ticks(GiveUpAfter))
             {
@@ -168,7 +175,7 @@ public sealed unsafe class NeighbourResolver : IDisposable
             }
             else
             {
-                entry.NextAttemptTicks = now + Ticks(RetryInterval);
+                entry.NextAttemptTicks = now + RetryDelayTicks(entry.Misses++);
             }
         }
         if (forget is not null)
@@ -208,6 +215,9 @@ public sealed unsafe class NeighbourResolver : IDisposable
     }
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    private static long RetryDelayTicks(int misses) =>
+        Math.Min(Ticks(RetryInterval), Ticks(FirstRetry) << Math.Min(misses, 16));
 
     public void Dispose()
     {

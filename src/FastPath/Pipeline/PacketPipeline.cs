@@ -28,6 +28,11 @@ namespace FastPath.Pipeline;
 /// connected there, so no route or neighbour lookup is needed toward the client, and
 /// asymmetric routes cannot send a reply out of a device the client's path does not use.
 ///
+/// A destination whose neighbour is not resolved yet is asked for (<see cref="WantedNeighbours"/>)
+/// and, while the worker has room (<see cref="NeighbourHoldBudget"/>), its frame is held untouched
+/// (<see cref="Verdict.Hold"/>) and handed back later through <see cref="ProcessHeld"/>; without
+/// room it is dropped as no_neighbour.
+///
 /// Policy (SPEC §7): a new flow's verdict is decided once, after backend selection
 /// (<see cref="PolicyCheck"/>), and cached in ct as the snapshot's policy revision. A packet of an
 /// existing flow compares that cached revision with the snapshot's — one int compare — and only
@@ -59,6 +64,7 @@ public sealed class PacketPipeline
     private int _removedCount;
     private readonly NetAddress[] _wantedNeighbours;
     private int _wantedCount;
+    private int _neighbourHoldBudget;
     private readonly FlowEventRing _events;
     /// <summary>Smallest per-id array allocated (ids 0..15).</summary>
     private const int PerIdMinLength = 16;
@@ -151,6 +157,17 @@ public sealed class PacketPipeline
 
     /// <summary>Next-hop addresses that were missing from the next-hop table (each once): ask the resolver.</summary>
     public ReadOnlySpan<NetAddress> WantedNeighbours => _wantedNeighbours.AsSpan(0, _wantedCount);
+
+    /// <summary>
+    /// How many more frames may be held (<see cref="Verdict.Hold"/>) rather than dropped for a
+    /// missing neighbour; each hold takes one. The worker sets it to the room it has to keep such
+    /// frames; 0 (the default) drops them as no_neighbour.
+    /// </summary>
+    public int NeighbourHoldBudget
+    {
+        get => _neighbourHoldBudget;
+        set => _neighbourHoldBudget = value;
+    }
 
     public void ClearPending()
     {
@@ -276,6 +293,31 @@ public sealed class PacketPipeline
             return DropUnparsed(reason);
         CtProbe probe = _ct.Probe(in packet.Key);
         return Dispatch(frame, ref packet, in probe, ingressSlot, default);
+    }
+
+    /// <summary>
+    /// A frame held for its neighbour (<see cref="Verdict.Hold"/>), processed again now that the
+    /// next-hop table changed or its time is up: as <see cref="Process"/>, but not counted as a new
+    /// frame. <paramref name="mayHoldAgain"/> false (its time is up) drops it as no_neighbour
+    /// if the neighbour is still missing.
+    /// </summary>
+    public PacketResult ProcessHeld(Span<byte> frame, int ingressSlot, bool mayHoldAgain)
+    {
+        int budget = _neighbourHoldBudget;
+        _neighbourHoldBudget = mayHoldAgain ? 1 : 0;
+        DropReason reason = PacketParser.Parse(frame, out ParsedPacket packet);
+        PacketResult result;
+        if (reason != DropReason.None)
+        {
+            result = DropUnparsed(reason);
+        }
+        else
+        {
+            CtProbe probe = _ct.Probe(in packet.Key);
+            result = Dispatch(frame, ref packet, in probe, ingressSlot, default);
+        }
+        _neighbourHoldBudget = budget;
+        return result;
     }
 
     /// <summary>
@@ -510,10 +552,7 @@ public sealed class PacketPipeline
         if (_pendingCount == _pendingReplyKeys.Length)
             return DropNewFlow(DropReason.FlowBacklogFull, in packet, frontend, backendId, in outcome);
         if (!TryGetHop(backendId, in backend.Address, out NextHop.NextHop hop))
-        {
-            NoteWantedNeighbour(in backend.Address);
-            return DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
-        }
+            return NewFlowWithoutNeighbour(in packet, frontend, backendId, in outcome);
 
         var newFlow = new CtNewFlow(backendId, backend.Check, ingressSlot,
             clientMac: MacAddress.FromBytes(frame.Slice(6, 6)), localMac: MacAddress.FromBytes(frame.Slice(0, 6)),
@@ -561,10 +600,31 @@ public sealed class PacketPipeline
         return -1;
     }
 
+    /// <summary>A new flow's backend has no resolved next hop yet: ask for it, and hold the frame
+    /// (nothing created yet, the frame untouched) while there is room, else drop it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PacketResult NewFlowWithoutNeighbour(in ParsedPacket packet, FrontendEntry frontend, uint backendId, in PolicyOutcome outcome)
+    {
+        NoteWantedNeighbour(in _snapshot.Backend(backendId).Address);
+        if (_neighbourHoldBudget > 0)
+        {
+            _neighbourHoldBudget--;
+            return PacketResult.Hold();
+        }
+        return DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
+    }
+
+    /// <summary>An existing flow's backend lost its next hop: as <see cref="NewFlowWithoutNeighbour"/>
+    /// (the frame is still untouched: the rewrite comes after the next hop).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PacketResult MissingNeighbour(in NetAddress address, in ParsedPacket packet, in CtFlow flow)
     {
         NoteWantedNeighbour(in address);
+        if (_neighbourHoldBudget > 0)
+        {
+            _neighbourHoldBudget--;
+            return PacketResult.Hold();
+        }
         return DropFlowPacket(DropReason.NoNeighbour, in packet, in flow);
     }
 

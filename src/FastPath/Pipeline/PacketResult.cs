@@ -8,6 +8,11 @@ public enum Verdict : byte
     Drop = 0,
     /// <summary>Transmit the (rewritten) frame on <see cref="PacketResult.EgressSlot"/>.</summary>
     Forward = 1,
+    /// <summary>Keep the frame, unchanged, until its next hop's neighbour resolves, then process it
+    /// again (<see cref="PacketPipeline.ProcessHeld"/>): what the kernel's neighbour queue does for a
+    /// packet <c>bpf_redirect_neigh</c> hands it. Only while the worker has room to hold it
+    /// (<see cref="PacketPipeline.NeighbourHoldBudget"/>); otherwise the frame is dropped as no_neighbour.</summary>
+    Hold = 2,
 }
 
 /// <summary>The outcome of <see cref="PacketPipeline.Process"/> for one frame.</summary>
@@ -62,6 +67,14 @@ public readonly struct PacketResult
     public static PacketResult Drop(DropReason reason) =>
         new(0xFFFFUL << SlotShift | (ulong)(byte)reason << ReasonShift | (byte)Verdict.Drop);
 
-    public override string ToString() =>
-        Verdict == Verdict.Forward ? $"forward slot {EgressSlot} ({Length} bytes)" : $"drop {DropReason.ToName()}";
+    /// <summary>Held for a missing neighbour; its reason says why (no_neighbour) should it be dropped after all.</summary>
+    public static PacketResult Hold() =>
+        new(0xFFFFUL << SlotShift | (ulong)(byte)DropReason.NoNeighbour << ReasonShift | (byte)Verdict.Hold);
+
+    public override string ToString() => Verdict switch
+    {
+        Verdict.Forward => $"forward slot {EgressSlot} ({Length} bytes)",
+        Verdict.Hold => "hold (awaiting neighbour)",
+        _ => $"drop {DropReason.ToName()}",
+    };
 }

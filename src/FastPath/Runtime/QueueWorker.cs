@@ -12,7 +12,8 @@ namespace FastPath.Runtime;
 /// device, a share of the UMEM frames, and a <see cref="PacketPipeline"/>. Each loop turn is one
 /// batch:
 /// <code>
-///   RX (every device) → pipeline → stage per egress device
+///   held frames: once the next-hop table changed (or their time is up) → pipeline again → stage
+///   RX (every device) → pipeline → stage per egress device (or hold, for a missing neighbour)
 ///   fp_flows: delete removed, add new reply tuples (one syscall each, before TX, so a reply can
 ///             never beat its ct entry into the XDP program)
 ///   TX (reserve/submit per device, kick only when the ring asks) → completions → fill refill
@@ -20,6 +21,12 @@ namespace FastPath.Runtime;
 /// </code>
 /// No P/Invoke per packet, no allocation, no locks: the snapshot and next-hop table are read once
 /// per batch.
+///
+/// A frame whose next hop is not resolved yet is held (up to <see cref="NeighbourWaitCapacity"/>
+/// frames, each at most <see cref="NeighbourHoldMs"/>) while the resolver asks the kernel, and
+/// processed again when the resolver publishes a new table — so a flow's first SYN to a pod
+/// FastPath has not talked to yet goes out a few milliseconds late rather than a retransmission
+/// (one second) later. While frames are held the idle poll is short (<see cref="WaitingPollMs"/>).
 ///
 /// The batch methods (and <see cref="PacketPipeline"/>'s per-frame methods) are compiled fully
 /// optimised on first use (AggressiveOptimization) instead of going through tiered compilation:
@@ -33,6 +40,13 @@ public sealed class QueueWorker : IDisposable
     public const int BatchSize = 64;
     /// <summary>How long an idle worker sleeps in poll() before re-reading its rings.</summary>
     private const int IdlePollMs = 100;
+    /// <summary>Frames a worker may hold for missing neighbours at once (beyond it they are dropped).</summary>
+    public const int NeighbourWaitCapacity = 64;
+    /// <summary>How long a frame may wait for its neighbour: the kernel gives up on an unanswered
+    /// neighbour after about as long (3 solicitations a second apart) and drops what it queued.</summary>
+    public const int NeighbourHoldMs = 3000;
+    /// <summary>The idle poll while frames are held, so a newly resolved neighbour is seen soon.</summary>
+    private const int WaitingPollMs = 2;
 
     private readonly int _queue;
     private readonly XskSocket?[] _sockets;
@@ -48,6 +62,10 @@ public sealed class QueueWorker : IDisposable
     private readonly uint[][] _txLengths;
     private readonly int[] _txCounts;
     private readonly PacketResult[] _results = new PacketResult[BatchSize];
+    private readonly NeighbourWaitQueue _waiting = new(NeighbourWaitCapacity);
+    // The next-hop table the held frames were last tried against.
+    private NextHopTable? _waitingTriedWith;
+    private long _nowMs;
     private readonly int _fillTarget;
     private Thread? _thread;
     private volatile bool _stopping;
@@ -72,8 +90,8 @@ public sealed class QueueWorker : IDisposable
         for (int f = firstFrame; f < firstFrame + frameCount; f++)
             _free.Push(umem.FrameAddress(f));
 
-        // A batch can route every frame it read to one device: size staging for that.
-        int stagingCapacity = BatchSize * sockets.Length;
+        // A batch can route every frame it read, and every frame it released, to one device: size staging for that.
+        int stagingCapacity = BatchSize * sockets.Length + NeighbourWaitCapacity;
         _txAddresses = new ulong[sockets.Length][];
         _txLengths = new uint[sockets.Length][];
         _txCounts = new int[sockets.Length];
@@ -122,7 +140,15 @@ public sealed class QueueWorker : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunBatch()
     {
-        _pipeline.BeginBatch(_snapshots.Current, _resolver.Current, Environment.TickCount64);
+        NextHopTable nextHops = _resolver.Current;
+        _nowMs = Environment.TickCount64;
+        _pipeline.BeginBatch(_snapshots.Current, nextHops, _nowMs);
+        if (_waiting.Count > 0)
+            ReleaseWaiting(nextHops);
+        // Whatever is held from here on has been tried against this table.
+        if (!ReferenceEquals(nextHops, _waitingTriedWith))
+            _waitingTriedWith = nextHops;
+        _pipeline.NeighbourHoldBudget = _waiting.Free;
         uint received = 0;
         for (int slot = 0; slot < _sockets.Length; slot++)
         {
@@ -144,7 +170,7 @@ public sealed class QueueWorker : IDisposable
         if (received == 0 && !transmitted)
         {
             Counters.Polls++;
-            XskSocket.Poll(_pollFds, IdlePollMs);
+            XskSocket.Poll(_pollFds, _waiting.Count > 0 ? WaitingPollMs : IdlePollMs);
         }
     }
 
@@ -168,6 +194,12 @@ public sealed class QueueWorker : IDisposable
                 _txAddresses[egress][staged] = desc.Addr;
                 _txLengths[egress][staged] = (uint)result.Length;
             }
+            else if (result.Verdict == Verdict.Hold)
+            {
+                // Within the budget the pipeline was given, so there is room.
+                _waiting.Enqueue(new HeldFrame(desc.Addr, desc.Len, slot, _nowMs + NeighbourHoldMs));
+                Counters.NeighbourHeld++;
+            }
             else
             {
                 _free.Push(desc.Addr);
@@ -176,6 +208,46 @@ public sealed class QueueWorker : IDisposable
         rx.Release(n);
         Counters.RxPackets += n;
         return n;
+    }
+
+    /// <summary>
+    /// Processes the held frames again once the resolver has published a new next-hop table (one
+    /// that may hold their neighbours), and drops those whose time is up (no_neighbour, counted and
+    /// recorded by the pipeline). Frames still unresolved go back in order, keeping their deadline.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReleaseWaiting(NextHopTable nextHops)
+    {
+        bool newTable = !ReferenceEquals(nextHops, _waitingTriedWith);
+        if (!newTable && _waiting.OldestDeadlineMs > _nowMs)
+            return;
+        for (int i = _waiting.Count; i > 0; i--)
+        {
+            HeldFrame held = _waiting.Dequeue();
+            bool expired = held.DeadlineMs <= _nowMs;
+            if (!newTable && !expired)
+            {
+                _waiting.Enqueue(held);
+                continue;
+            }
+            PacketResult result = _pipeline.ProcessHeld(_umem.Frame(held.Address, (int)held.Length), held.IngressSlot, mayHoldAgain: !expired);
+            if (result.Verdict == Verdict.Forward && _sockets[result.EgressSlot] is not null)
+            {
+                int egress = result.EgressSlot;
+                int staged = _txCounts[egress]++;
+                _txAddresses[egress][staged] = held.Address;
+                _txLengths[egress][staged] = (uint)result.Length;
+                Counters.NeighbourReleased++;
+            }
+            else if (result.Verdict == Verdict.Hold)
+            {
+                _waiting.Enqueue(held);
+            }
+            else
+            {
+                _free.Push(held.Address);
+            }
+        }
     }
 
     /// <summary>The descriptors one RX Peek returned, as frames in the UMEM.</summary>

@@ -18,4 +18,8 @@ public sealed class WorkerCounters
     public long FillWakeups;
     /// <summary>Idle polls.</summary>
     public long Polls;
+    /// <summary>Frames held because their next hop's neighbour was not resolved yet (instead of dropped).</summary>
+    public long NeighbourHeld;
+    /// <summary>Held frames sent once their neighbour resolved (the others were dropped as no_neighbour).</summary>
+    public long NeighbourReleased;
 }

@@ -17,7 +17,9 @@ public sealed class StandaloneAgent : IDisposable
 
     /// <param name="servicesYaml">The services file's content, given the topology (its VIP and pod addresses).</param>
     /// <param name="ready">Log line to wait for after "fastpath: ready" (e.g. the first publish).</param>
-    public StandaloneAgent(int backendPods, Func<ServiceTopology, string> servicesYaml, string ready, string filePrefix = "fastpath-services")
+    /// <param name="beforeAgent">Runs once the pods serve, before the agent starts.</param>
+    public StandaloneAgent(int backendPods, Func<ServiceTopology, string> servicesYaml, string ready, string filePrefix = "fastpath-services",
+        Action<ServiceTopology>? beforeAgent = null)
     {
         Topology = ServiceTopology.Create(backendPods);
         ServicesFile = Path.Combine(Path.GetTempPath(), $"{filePrefix}-{Topology.Id}.yaml");
@@ -26,6 +28,7 @@ public sealed class StandaloneAgent : IDisposable
             for (int i = 0; i < backendPods; i++)
                 _servers.Add(PodServers.Start(Topology.Backends[i], $"backend-{i}"));
             File.WriteAllText(ServicesFile, servicesYaml(Topology));
+            beforeAgent?.Invoke(Topology);
             Agent = AgentProcess.Start(Topology.Node,
                 "--devices", Topology.AgentDevices, "--services", ServicesFile,
                 "--xdp-mode", "native", "--bpf-pin-dir", $"/sys/fs/bpf/fastpath-{Topology.Id}");
