@@ -64,7 +64,6 @@ public sealed class PacketPipeline
     private int _removedCount;
     private readonly NetAddress[] _wantedNeighbours;
     private int _wantedCount;
-    private int _neighbourHoldBudget;
     private readonly FlowEventRing _events;
     /// <summary>Smallest per-id array allocated (ids 0..15).</summary>
     private const int PerIdMinLength = 16;
@@ -163,11 +162,7 @@ public sealed class PacketPipeline
     /// missing neighbour; each hold takes one. The worker sets it to the room it has to keep such
     /// frames; 0 (the default) drops them as no_neighbour.
     /// </summary>
-    public int NeighbourHoldBudget
-    {
-        get => _neighbourHoldBudget;
-        set => _neighbourHoldBudget = value;
-    }
+    public int NeighbourHoldBudget { get; set; }
 
     public void ClearPending()
     {
@@ -303,8 +298,8 @@ public sealed class PacketPipeline
     /// </summary>
     public PacketResult ProcessHeld(Span<byte> frame, int ingressSlot, bool mayHoldAgain)
     {
-        int budget = _neighbourHoldBudget;
-        _neighbourHoldBudget = mayHoldAgain ? 1 : 0;
+        int budget = NeighbourHoldBudget;
+        NeighbourHoldBudget = mayHoldAgain ? 1 : 0;
         DropReason reason = PacketParser.Parse(frame, out ParsedPacket packet);
         PacketResult result;
         if (reason != DropReason.None)
@@ -316,7 +311,7 @@ public sealed class PacketPipeline
             CtProbe probe = _ct.Probe(in packet.Key);
             result = Dispatch(frame, ref packet, in probe, ingressSlot, default);
         }
-        _neighbourHoldBudget = budget;
+        NeighbourHoldBudget = budget;
         return result;
     }
 
@@ -605,13 +600,9 @@ public sealed class PacketPipeline
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PacketResult NewFlowWithoutNeighbour(in ParsedPacket packet, FrontendEntry frontend, uint backendId, in PolicyOutcome outcome)
     {
-        NoteWantedNeighbour(in _snapshot.Backend(backendId).Address);
-        if (_neighbourHoldBudget > 0)
-        {
-            _neighbourHoldBudget--;
-            return PacketResult.Hold();
-        }
-        return DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
+        return HoldForNeighbour(in _snapshot.Backend(backendId).Address)
+            ? PacketResult.Hold()
+            : DropNewFlow(DropReason.NoNeighbour, in packet, frontend, backendId, in outcome);
     }
 
     /// <summary>An existing flow's backend lost its next hop: as <see cref="NewFlowWithoutNeighbour"/>
@@ -619,13 +610,20 @@ public sealed class PacketPipeline
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PacketResult MissingNeighbour(in NetAddress address, in ParsedPacket packet, in CtFlow flow)
     {
+        return HoldForNeighbour(in address)
+            ? PacketResult.Hold()
+            : DropFlowPacket(DropReason.NoNeighbour, in packet, in flow);
+    }
+
+    /// <summary>Asks for <paramref name="address"/>'s neighbour and, while the hold budget lasts,
+    /// takes one place from it: true = hold the frame, false = drop it as no_neighbour.</summary>
+    private bool HoldForNeighbour(in NetAddress address)
+    {
         NoteWantedNeighbour(in address);
-        if (_neighbourHoldBudget > 0)
-        {
-            _neighbourHoldBudget--;
-            return PacketResult.Hold();
-        }
-        return DropFlowPacket(DropReason.NoNeighbour, in packet, in flow);
+        if (NeighbourHoldBudget == 0)
+            return false;
+        NeighbourHoldBudget--;
+        return true;
     }
 
     private void NoteWantedNeighbour(in NetAddress address)

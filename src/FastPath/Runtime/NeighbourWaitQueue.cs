@@ -22,7 +22,6 @@ internal sealed class NeighbourWaitQueue
     }
 
     public int Count => _count;
-    public int Capacity => _frames.Length;
     public int Free => _frames.Length - _count;
 
     /// <summary>The deadline of the oldest frame (the earliest: frames are added in time order and

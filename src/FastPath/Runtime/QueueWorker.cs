@@ -146,8 +146,7 @@ public sealed class QueueWorker : IDisposable
         if (_waiting.Count > 0)
             ReleaseWaiting(nextHops);
         // Whatever is held from here on has been tried against this table.
-        if (!ReferenceEquals(nextHops, _waitingTriedWith))
-            _waitingTriedWith = nextHops;
+        _waitingTriedWith = nextHops;
         _pipeline.NeighbourHoldBudget = _waiting.Free;
         uint received = 0;
         for (int slot = 0; slot < _sockets.Length; slot++)
@@ -187,14 +186,9 @@ public sealed class QueueWorker : IDisposable
         {
             ref var desc = ref rx.RxTxDesc(index + i);
             PacketResult result = _results[i];
-            if (result.Verdict == Verdict.Forward && _sockets[result.EgressSlot] is not null)
-            {
-                int egress = result.EgressSlot;
-                int staged = _txCounts[egress]++;
-                _txAddresses[egress][staged] = desc.Addr;
-                _txLengths[egress][staged] = (uint)result.Length;
-            }
-            else if (result.Verdict == Verdict.Hold)
+            if (TryStage(result, desc.Addr))
+                continue;
+            if (result.Verdict == Verdict.Hold)
             {
                 // Within the budget the pipeline was given, so there is room.
                 _waiting.Enqueue(new HeldFrame(desc.Addr, desc.Len, slot, _nowMs + NeighbourHoldMs));
@@ -231,12 +225,8 @@ public sealed class QueueWorker : IDisposable
                 continue;
             }
             PacketResult result = _pipeline.ProcessHeld(_umem.Frame(held.Address, (int)held.Length), held.IngressSlot, mayHoldAgain: !expired);
-            if (result.Verdict == Verdict.Forward && _sockets[result.EgressSlot] is not null)
+            if (TryStage(result, held.Address))
             {
-                int egress = result.EgressSlot;
-                int staged = _txCounts[egress]++;
-                _txAddresses[egress][staged] = held.Address;
-                _txLengths[egress][staged] = (uint)result.Length;
                 Counters.NeighbourReleased++;
             }
             else if (result.Verdict == Verdict.Hold)
@@ -248,6 +238,20 @@ public sealed class QueueWorker : IDisposable
                 _free.Push(held.Address);
             }
         }
+    }
+
+    /// <summary>A forwarded frame is staged for TX on its egress device (false for any other
+    /// verdict, or an egress slot without a socket on this queue).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryStage(PacketResult result, ulong address)
+    {
+        if (result.Verdict != Verdict.Forward || _sockets[result.EgressSlot] is null)
+            return false;
+        int egress = result.EgressSlot;
+        int staged = _txCounts[egress]++;
+        _txAddresses[egress][staged] = address;
+        _txLengths[egress][staged] = (uint)result.Length;
+        return true;
     }
 
     /// <summary>The descriptors one RX Peek returned, as frames in the UMEM.</summary>
