@@ -57,4 +57,10 @@ FP_EXPORT int fp_nexthop__resolve_at(int nl_fd, int family, const uint8_t *dst16
 				     struct fp_nexthop *out);
 FP_EXPORT int fp_nexthop__resolve(int family, const uint8_t *dst16, struct fp_nexthop *out);
 
+/* fp_neigh_events.c */
+FP_EXPORT int fp_neigh_events__open(int *fd, int *wake_fd);
+FP_EXPORT int fp_neigh_events__wait(int fd, int wake_fd, int timeout_ms, struct fp_addr *out, int max);
+FP_EXPORT int fp_neigh_events__wake(int wake_fd);
+FP_EXPORT int fp_neigh_events__close(int fd, int wake_fd);
+
 #endif

@@ -69,6 +69,14 @@ int main(int argc, char **argv)
 	struct fp_nexthop hop;
 	CHECK(fp_nexthop__resolve(2, lo, &hop) == -EHOSTUNREACH, "next hop of 127.0.0.1 is local");
 
+	int ev, wake;
+	struct fp_addr usable[4];
+	CHECK(fp_neigh_events__open(&ev, &wake) == 0, "joined the neighbour events");
+	CHECK(fp_neigh_events__wait(ev, wake, 0, usable, 4) >= 0, "a wait without events returns at once");
+	CHECK(fp_neigh_events__wake(wake) == 0 &&
+	      fp_neigh_events__wait(ev, wake, -1, usable, 4) == -ECANCELED, "a wake ends a wait");
+	CHECK(fp_neigh_events__close(ev, wake) == 0, "neighbour events closed");
+
 	CHECK(fp_steer__close(s) == 0, "fp_steer__close unpins");
 	CHECK(stat(pin, &st) != 0, "pin directory removed");
 	return failures ? 1 : 0;
