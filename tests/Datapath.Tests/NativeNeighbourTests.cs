@@ -17,7 +17,8 @@ namespace Datapath.Tests;
 /// Tests: an on-link peer resolves to B's MAC with A's MAC as source; a destination behind a
 /// gateway resolves to the gateway's MAC; an address nobody answers for stays absent but the
 /// kernel has been asked to resolve it (NTF_USE); a destination on a device without a slot and
-/// a local address stay absent.
+/// a local address stay absent; a destination whose neighbour (or gateway) becomes usable is
+/// resolved on the kernel's event, with retries too far apart to do it.
 /// </summary>
 public class NativeNeighbourTests
 {
@@ -66,6 +67,45 @@ public class NativeNeighbourTests
     }
 
     [Fact]
+    public void A_neighbour_that_becomes_usable_is_picked_up_from_the_kernels_event_not_a_retry()
+    {
+        using var a = NetNs.Create("fpne");
+        using var b = NetNs.Create("fpnf");
+        string suffix = a.Name[^6..];
+        string vethA = $"fea{suffix}", vethB = $"feb{suffix}";
+        using var veth = VethPair.Create(a, vethA, b, vethB);
+        a.Exec("ip", "addr", "add", "10.79.0.1/24", "dev", vethA);
+        b.Exec("ip", "addr", "add", "10.79.0.2/24", "dev", vethB);
+        a.Exec("ip", "route", "add", "10.79.50.0/24", "via", "10.79.0.3");  // a gateway nobody answers for
+        int ifindexA = a.Ifindex(vethA);
+
+        // Retries an hour apart: after the first attempt, only a neighbour event can resolve these.
+        var never = TimeSpan.FromHours(1);
+        using var resolver = a.RunInside(() => new NeighbourResolver(ifindex => ifindex == ifindexA ? SlotA : null, never, never));
+        var onLink = NetAddress.Parse("10.79.0.99");
+        var behindGateway = NetAddress.Parse("10.79.50.7");
+        var unrelated = NetAddress.Parse("10.79.0.98");
+        foreach (var destination in new[] { onLink, behindGateway, unrelated })
+            resolver.Want(destination);
+        // The first attempts asked the kernel to resolve (NTF_USE), and it is soliciting both.
+        WaitForKernelEntry(a, "10.79.0.99");
+        WaitForKernelEntry(a, "10.79.0.3");
+        Assert.Equal(0, resolver.Current.Count);
+
+        // The "answers": permanent entries, each announced by an RTM_NEWNEIGH.
+        a.Exec("ip", "neigh", "replace", "10.79.0.99", "lladdr", "02:00:00:00:00:99", "dev", vethA, "nud", "permanent");
+        a.Exec("ip", "neigh", "replace", "10.79.0.3", "lladdr", "02:00:00:00:00:03", "dev", vethA, "nud", "permanent");
+
+        NextHopTable table = WaitFor(resolver, t => t.TryGet(onLink, out _) && t.TryGet(behindGateway, out _));
+        Assert.True(table.TryGet(onLink, out var hop), "the on-link destination was not retried on its neighbour's event");
+        Assert.Equal(MacAddress.Parse("02:00:00:00:00:99"), hop.Destination);
+        Assert.True(table.TryGet(behindGateway, out var viaGateway), "the destination behind the gateway was not retried on the gateway's event");
+        Assert.Equal(MacAddress.Parse("02:00:00:00:00:03"), viaGateway.Destination);
+        Assert.False(table.TryGet(unrelated, out _));
+        Assert.True(resolver.NeighbourEvents >= 2, $"{resolver.NeighbourEvents} neighbour events seen");
+    }
+
+    [Fact]
     public void Want_from_many_threads_at_once_loses_nothing_below_the_queue_capacity()
     {
         using var a = NetNs.Create("fpnq");
@@ -78,6 +118,16 @@ public class NativeNeighbourTests
         });
         Assert.Equal(0, resolver.DroppedWants);
         Assert.Equal(0, resolver.Current.Count);
+    }
+
+    private static void WaitForKernelEntry(NetNs ns, string address)
+    {
+        var deadline = DateTime.UtcNow + ResolveTimeout;
+        while (!ns.Exec("ip", "neigh", "show", address).Contains(address))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the kernel never started resolving {address}");
+            Thread.Sleep(20);
+        }
     }
 
     private static NextHopTable WaitFor(NeighbourResolver resolver, Func<NextHopTable, bool> done)

@@ -16,4 +16,6 @@ public static class NativeConstants
     internal const int AfInet6 = 10;
     internal const int ENOENT = 2;
     internal const int EAGAIN = 11;
+    internal const int ENOBUFS = 105;
+    internal const int ECANCELED = 125;
 }

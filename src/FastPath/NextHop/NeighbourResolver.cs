@@ -10,10 +10,13 @@ namespace FastPath.NextHop;
 /// <code>
 ///  workers ──Want(dst)──► WantQueue (lock-free) ──► resolver thread ──rtnetlink──► kernel
 ///  workers ◄──Current (one Volatile.Read per batch)◄── new NextHopTable when anything changed
+///  kernel ──RTNLGRP_NEIGH──► events thread ──answered hop──► resolver thread (retries at once)
 /// </code>
-/// Resolved entries are refreshed every <see cref="RefreshInterval"/>; unresolved ones are retried
-/// after <see cref="FirstRetry"/>, doubling up to every <see cref="RetryInterval"/> (the shim has
-/// already asked the kernel to resolve them with NTF_USE), and forgotten after
+/// Resolved entries are refreshed every <see cref="RefreshInterval"/>. For an unresolved one the
+/// shim has already asked the kernel to resolve it (NTF_USE); the kernel's event that its next hop
+/// became usable makes the resolver try it again at once, so frames held for it go within a
+/// millisecond or two of the answer. Without such an event (lost, or none came) it is retried
+/// after <see cref="FirstRetry"/>, doubling up to every <see cref="RetryInterval"/>, and forgotten after
 /// <see cref="GiveUpAfter"/> until wanted again. Only destinations
 /// whose egress device has a slot (deviceSlotOfIfindex returns non-null) get an entry; the others
 /// stay absent and the worker passes or drops as it sees fit.
@@ -35,6 +38,8 @@ public sealed unsafe class NeighbourResolver : IDisposable
     public const int MaxDestinations = 65536;
 
     private const int WantQueueCapacity = 4096;
+    // Addresses taken from the kernel per wait; the kernel sends one neighbour per notification.
+    private const int EventBatch = 64;
     // The loop sleeps until the next entry is due (refresh or retry) or Want() wakes it, and at
     // most this long. It used to wake every 20 ms to look for wants: 50 wake-ups a second cost an
     // idle agent 3–5 ms of CPU per second on a shared VM (perf harness, per-thread schedstat).
@@ -43,6 +48,8 @@ public sealed unsafe class NeighbourResolver : IDisposable
     private sealed class Entry
     {
         public NextHop? Hop;
+        /// <summary>The neighbour an unresolved entry waits for: its gateway, or itself when on-link.</summary>
+        public NetAddress WaitingOn;
         public long NextAttemptTicks;
         public long LastWantedTicks;
         /// <summary>Attempts in a row that found no neighbour (sets the retry delay).</summary>
@@ -57,17 +64,39 @@ public sealed unsafe class NeighbourResolver : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     private readonly int _netlinkFd;
+    private readonly long _firstRetryTicks;
+    private readonly long _retryCapTicks;
+    // Neighbour events: the events thread fills _answered and sets _eventsLost on overflow.
+    private readonly Thread _eventsThread;
+    private readonly int _eventsFd;
+    private readonly int _eventsWakeFd;
+    private readonly WantQueue _answered = new(WantQueueCapacity);
+    private readonly HashSet<NetAddress> _answeredHops = new();
+    private int _eventsLost;
+    private long _neighbourEvents;
     private NextHopTable _current = NextHopTable.Empty;
     private long _lookupFailures;
 
     /// <param name="deviceSlotOfIfindex">Egress ifindex → device slot, or null for a device FastPath
     /// does not drive. Called on the resolver thread.</param>
-    public NeighbourResolver(Func<int, int?> deviceSlotOfIfindex)
+    /// <param name="firstRetry">Default <see cref="FirstRetry"/>.</param>
+    /// <param name="retryInterval">Default <see cref="RetryInterval"/>.</param>
+    public NeighbourResolver(Func<int, int?> deviceSlotOfIfindex, TimeSpan? firstRetry = null, TimeSpan? retryInterval = null)
     {
         _deviceSlotOfIfindex = deviceSlotOfIfindex;
+        _firstRetryTicks = Ticks(firstRetry ?? FirstRetry);
+        _retryCapTicks = Ticks(retryInterval ?? RetryInterval);
         NativeException.Check(NetlinkImports.Open(out _netlinkFd), "opening an rtnetlink socket");
+        int status = NetlinkImports.OpenNeighbourEvents(out _eventsFd, out _eventsWakeFd);
+        if (status != 0)
+        {
+            NetlinkImports.Close(_netlinkFd);
+            NativeException.Check(status, "joining the kernel's neighbour events (RTNLGRP_NEIGH)");
+        }
         _thread = new Thread(Run) { IsBackground = true, Name = "fastpath-neighbours" };
+        _eventsThread = new Thread(WatchNeighbours) { IsBackground = true, Name = "fastpath-neighbour-events" };
         _thread.Start();
+        _eventsThread.Start();
     }
 
     /// <summary>The latest table. Workers read it once per batch.</summary>
@@ -78,6 +107,9 @@ public sealed unsafe class NeighbourResolver : IDisposable
 
     /// <summary>Lookups that failed for a reason other than "resolution in progress".</summary>
     public long LookupFailures => Interlocked.Read(ref _lookupFailures);
+
+    /// <summary>Neighbours the kernel reported usable (any, not only those waited for).</summary>
+    public long NeighbourEvents => Interlocked.Read(ref _neighbourEvents);
 
     /// <summary>
     /// Asks for dst to be resolved. Any thread, including workers in the hot path: non-blocking,
@@ -112,6 +144,7 @@ public sealed unsafe class NeighbourResolver : IDisposable
             try
             {
                 DrainWants(now);
+                DrainAnswered(now);
                 if (ResolveDue(now))
                     Publish();
             }
@@ -149,6 +182,52 @@ public sealed unsafe class NeighbourResolver : IDisposable
         }
     }
 
+    /// <summary>Unresolved entries whose neighbour answered are due now (all of them if events were lost).</summary>
+    private void DrainAnswered(long now)
+    {
+        bool lost = Interlocked.Exchange(ref _eventsLost, 0) != 0;
+        _answeredHops.Clear();
+        while (_answered.TryDequeue(out var hop))
+            _answeredHops.Add(hop);
+        if (!lost && _answeredHops.Count == 0)
+            return;
+        foreach (var entry in _entries.Values)
+            if (entry.Hop is null && (lost || _answeredHops.Contains(entry.WaitingOn)))
+                entry.NextAttemptTicks = now;
+    }
+
+    /// <summary>The events thread: blocks in the kernel until a neighbour becomes usable or Dispose wakes it.</summary>
+    private void WatchNeighbours()
+    {
+        NetAddress* answered = stackalloc NetAddress[EventBatch];
+        while (true)
+        {
+            int count = NetlinkImports.WaitNeighbourEvents(_eventsFd, _eventsWakeFd, -1, answered, EventBatch);
+            if (count == -NativeConstants.ECANCELED)
+                return;
+            if (count == -NativeConstants.ENOBUFS)
+            {
+                Volatile.Write(ref _eventsLost, 1);
+                _wanted.Set();
+                continue;
+            }
+            if (count < 0)
+            {
+                // Not expected; retries still run on their timers. Do not spin on a lasting error.
+                Interlocked.Increment(ref _lookupFailures);
+                Thread.Sleep(MaxSleep);
+                continue;
+            }
+            for (int i = 0; i < count; i++)
+                _answered.TryEnqueue(answered[i]);
+            if (count > 0)
+            {
+                Interlocked.Add(ref _neighbourEvents, count);
+                _wanted.Set();
+            }
+        }
+    }
+
     private bool ResolveDue(long now)
     {
         bool changed = false;
@@ -157,7 +236,7 @@ public sealed unsafe class NeighbourResolver : IDisposable
         {
             if (entry.NextAttemptTicks > now)
                 continue;
-            NextHop? hop = Resolve(destination);
+            NextHop? hop = Resolve(destination, out entry.WaitingOn);
             if (hop != entry.Hop)
             {
                 entry.Hop = hop;
@@ -184,8 +263,9 @@ public sealed unsafe class NeighbourResolver : IDisposable
         return changed;
     }
 
-    private NextHop? Resolve(NetAddress destination)
+    private NextHop? Resolve(NetAddress destination, out NetAddress waitingOn)
     {
+        waitingOn = destination;
         byte* bytes = stackalloc byte[16];
         destination.WriteBytes(new Span<byte>(bytes, 16));
         int family = destination.IsV4 ? NativeConstants.AfInet : NativeConstants.AfInet6;
@@ -194,6 +274,8 @@ public sealed unsafe class NeighbourResolver : IDisposable
         {
             if (status != -NativeConstants.EAGAIN)
                 Interlocked.Increment(ref _lookupFailures);
+            else
+                waitingOn = result.Gateway;  // the shim fills it before asking for the neighbour
             return null;
         }
         int? slot = _deviceSlotOfIfindex(result.Ifindex);
@@ -216,16 +298,19 @@ public sealed unsafe class NeighbourResolver : IDisposable
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
-    private static long RetryDelayTicks(int misses) =>
-        Math.Min(Ticks(RetryInterval), Ticks(FirstRetry) << Math.Min(misses, 16));
+    private long RetryDelayTicks(int misses) =>
+        Math.Min(_retryCapTicks, _firstRetryTicks << Math.Min(misses, 16));
 
     public void Dispose()
     {
         if (_stop.IsCancellationRequested)
             return;
         _stop.Cancel();
+        NetlinkImports.WakeNeighbourEvents(_eventsWakeFd);
         _thread.Join();
+        _eventsThread.Join();
         NetlinkImports.Close(_netlinkFd);
+        NetlinkImports.CloseNeighbourEvents(_eventsFd, _eventsWakeFd);
         _stop.Dispose();
         // _wanted is not disposed: a worker may still call Want() while stopping (it has no kernel handle).
     }
