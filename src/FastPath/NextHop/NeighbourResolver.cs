@@ -73,6 +73,10 @@ public sealed unsafe class NeighbourResolver : IDisposable
     private readonly WantQueue _answered = new(WantQueueCapacity);
     private readonly HashSet<NetAddress> _answeredHops = new();
     private int _eventsLost;
+    // Unresolved entries after the resolver's last pass. With none, the events thread drops events
+    // without waking the resolver (a node's neighbours change state all the time). An answer that
+    // comes before the pass that first missed has ended is left to that entry's first retry (2 ms).
+    private int _waitingCount;
     private long _neighbourEvents;
     private NextHopTable _current = NextHopTable.Empty;
     private long _lookupFailures;
@@ -207,8 +211,11 @@ public sealed unsafe class NeighbourResolver : IDisposable
                 return;
             if (count == -NativeConstants.ENOBUFS)
             {
-                Volatile.Write(ref _eventsLost, 1);
-                _wanted.Set();
+                if (Volatile.Read(ref _waitingCount) > 0)
+                {
+                    Volatile.Write(ref _eventsLost, 1);
+                    _wanted.Set();
+                }
                 continue;
             }
             if (count < 0)
@@ -218,24 +225,29 @@ public sealed unsafe class NeighbourResolver : IDisposable
                 Thread.Sleep(MaxSleep);
                 continue;
             }
+            Interlocked.Add(ref _neighbourEvents, count);
+            if (count == 0 || Volatile.Read(ref _waitingCount) == 0)
+                continue;
             for (int i = 0; i < count; i++)
-                _answered.TryEnqueue(answered[i]);
-            if (count > 0)
-            {
-                Interlocked.Add(ref _neighbourEvents, count);
-                _wanted.Set();
-            }
+                if (!_answered.TryEnqueue(answered[i]))
+                    Volatile.Write(ref _eventsLost, 1);
+            _wanted.Set();
         }
     }
 
     private bool ResolveDue(long now)
     {
         bool changed = false;
+        int waiting = 0;
         List<NetAddress>? forget = null;
         foreach (var (destination, entry) in _entries)
         {
             if (entry.NextAttemptTicks > now)
+            {
+                if (entry.Hop is null)
+                    waiting++;
                 continue;
+            }
             NextHop? hop = Resolve(destination, out entry.WaitingOn);
             if (hop != entry.Hop)
             {
@@ -255,8 +267,10 @@ public sealed unsafe class NeighbourResolver : IDisposable
             else
             {
                 entry.NextAttemptTicks = now + RetryDelayTicks(entry.Misses++);
+                waiting++;
             }
         }
+        Volatile.Write(ref _waitingCount, waiting);
         if (forget is not null)
             foreach (var destination in forget)
                 _entries.Remove(destination);
