@@ -104,6 +104,10 @@ public sealed class StatsEndpointTests : IClassFixture<StatsEndpointTests.Fixtur
         Assert.Equal(1, metrics.Value("fastpath_workers"));
         Assert.Equal(1, metrics.Value("fastpath_ct_single_inserter"));
         Assert.Equal("counter", metrics.Types["fastpath_drops_total"]);
+        // The workers asked for the backends' next hops and the resolver found them.
+        Assert.True(metrics.Value("fastpath_neighbour_destinations") >= Fixture.BackendCount, body);
+        Assert.Equal("counter", metrics.Types["fastpath_neighbour_events_total"]);
+        Assert.Equal(0, metrics.Value("fastpath_neighbour_wants_dropped_total"));
     }
 
     [Fact]

@@ -21,6 +21,7 @@ internal static class MetricsExporter
         WriteSockets(w, sources);
         WriteSteering(w, sources);
         WriteConntrack(w, sources);
+        WriteNeighbours(w, sources);
         WriteSnapshot(w, sources);
         WriteClusterMesh(w, sources);
         WriteKubernetesApi(w, sources);
@@ -131,6 +132,15 @@ internal static class MetricsExporter
         w.Gauge("fastpath_workers", "Worker threads, one per RX queue index.", sources.Datapath.Workers.Count);
         w.Gauge("fastpath_ct_single_inserter", "1 when one worker does every conntrack insert, so slots are claimed without a CAS.",
             ct.SingleInserter ? 1 : 0);
+    }
+
+    private static void WriteNeighbours(PrometheusWriter w, StatsSources sources)
+    {
+        var resolver = sources.Datapath.Resolver;
+        w.Gauge("fastpath_neighbour_destinations", "Destinations with a resolved next hop (egress device, MACs) in the table workers use.", resolver.Current.Count);
+        w.Counter("fastpath_neighbour_events_total", "Neighbours the kernel reported usable (RTNLGRP_NEIGH); waiting destinations are retried at once.", resolver.NeighbourEvents);
+        w.Counter("fastpath_neighbour_lookup_failures_total", "Next-hop lookups that failed other than with resolution in progress (no route, local, netlink error).", resolver.LookupFailures);
+        w.Counter("fastpath_neighbour_wants_dropped_total", "Resolution requests from workers dropped because the resolver's queue was full.", resolver.DroppedWants);
     }
 
     private static void WriteSnapshot(PrometheusWriter w, StatsSources sources)
