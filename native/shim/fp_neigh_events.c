@@ -19,17 +19,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/neighbour.h>
-#include "fp_shim.h"
+#include "fp_nl_common.h"
 
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
-
-/* Usable states, as in fp_netlink.c: an event in one of them means frames may go. */
-#define FP_NUD_ANSWERED (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP)
 /* The kernel sends one notification per datagram; this holds any of them. */
 #define FP_EV_BUF_BYTES 8192
 
@@ -79,24 +70,15 @@ static int fp_ev_usable_neighbour(struct nlmsghdr *h, struct fp_addr *out)
 	if (h->nlmsg_type != RTM_NEWNEIGH || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ndmsg)))
 		return 0;
 	struct ndmsg *nd = NLMSG_DATA(h);
-	if (!(nd->ndm_state & FP_NUD_ANSWERED))
+	if (!(nd->ndm_state & FP_NUD_USABLE))
 		return 0;
 	if (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6)
 		return 0;
 	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*nd)));
 	for (struct rtattr *a = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd)));
 	     RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type != NDA_DST)
-			continue;
-		if (nd->ndm_family == AF_INET && RTA_PAYLOAD(a) == 4) {
-			memset(out->bytes, 0, 10);
-			out->bytes[10] = 0xff;
-			out->bytes[11] = 0xff;
-			memcpy(&out->bytes[12], RTA_DATA(a), 4);
-			return 1;
-		}
-		if (nd->ndm_family == AF_INET6 && RTA_PAYLOAD(a) == 16) {
-			memcpy(out->bytes, RTA_DATA(a), 16);
+		if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == (size_t)fp_addr_len(nd->ndm_family)) {
+			fp_addr_from_family(out, nd->ndm_family, RTA_DATA(a));
 			return 1;
 		}
 	}

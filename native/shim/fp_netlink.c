@@ -16,21 +16,13 @@
 #include <linux/neighbour.h>
 #include <linux/if_link.h>
 #include <linux/if_ether.h>
-#include "fp_shim.h"
+#include "fp_nl_common.h"
 
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
 
 /* Replies to single-object requests are small; 8 KiB is ample. */
 #define FP_NL_BUF_BYTES 8192
 /* A netlink reply that takes longer than this means something is wrong. */
 #define FP_NL_TIMEOUT_MS 1000
-/* States in which a neighbour's lladdr may be used to send. */
-#define FP_NUD_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP)
 
 struct fp_nl_req {
 	struct nlmsghdr nh;
@@ -111,11 +103,6 @@ static int fp_nl_call(int fd, struct fp_nl_req *r, char *buf)
 		return (int)n;
 	}
 	return -EBADMSG;
-}
-
-static int fp_addr_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
 }
 
 /* dst16 is the 16-byte map form; IPv4 sits in the last 4 bytes. */
@@ -243,14 +230,7 @@ int fp_nexthop__resolve_at(int fd, int family, const uint8_t *dst16, struct fp_n
 	int err = fp_route(fd, family, dst, out, hop, buf);
 	if (err)
 		return err;
-	if (family == AF_INET) {
-		memset(out->gateway.bytes, 0, 10);
-		out->gateway.bytes[10] = 0xff;
-		out->gateway.bytes[11] = 0xff;
-		memcpy(&out->gateway.bytes[12], hop, 4);
-	} else {
-		memcpy(out->gateway.bytes, hop, 16);
-	}
+	fp_addr_from_family(&out->gateway, family, hop);
 	if ((err = fp_link_mac(fd, out->ifindex, out->src_mac, buf)))
 		return err;
 	err = fp_neigh_get(fd, family, out->ifindex, hop, out, buf);
