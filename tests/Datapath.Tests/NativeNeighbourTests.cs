@@ -28,14 +28,8 @@ public class NativeNeighbourTests
     [Fact]
     public void Resolver_fills_the_table_only_for_destinations_reached_through_slotted_devices()
     {
-        using var a = NetNs.Create("fpna");
-        using var b = NetNs.Create("fpnb");
-        string suffix = a.Name[^6..];
-        string vethA = $"fna{suffix}", vethB = $"fnb{suffix}";
-        using var veth = VethPair.Create(a, vethA, b, vethB);
-        a.Exec("ip", "addr", "add", "10.79.0.1/24", "dev", vethA);
-        b.Exec("ip", "addr", "add", "10.79.0.2/24", "dev", vethB);
-        a.Exec("ip", "route", "add", "10.79.50.0/24", "via", "10.79.0.2");
+        using var pair = LinkedPair.Create("n", gateway: "10.79.0.2");
+        var (a, b, suffix, vethA, vethB) = (pair.A, pair.B, pair.Suffix, pair.Veth.NameA, pair.Veth.NameB);
         using var other = VethPair.Create(a, $"foa{suffix}", b, $"fob{suffix}");
         a.Exec("ip", "addr", "add", "10.79.9.1/24", "dev", other.NameA);
         b.Exec("ip", "addr", "add", "10.79.9.2/24", "dev", other.NameB);
@@ -69,14 +63,8 @@ public class NativeNeighbourTests
     [Fact]
     public void A_neighbour_that_becomes_usable_is_picked_up_from_the_kernels_event_not_a_retry()
     {
-        using var a = NetNs.Create("fpne");
-        using var b = NetNs.Create("fpnf");
-        string suffix = a.Name[^6..];
-        string vethA = $"fea{suffix}", vethB = $"feb{suffix}";
-        using var veth = VethPair.Create(a, vethA, b, vethB);
-        a.Exec("ip", "addr", "add", "10.79.0.1/24", "dev", vethA);
-        b.Exec("ip", "addr", "add", "10.79.0.2/24", "dev", vethB);
-        a.Exec("ip", "route", "add", "10.79.50.0/24", "via", "10.79.0.3");  // a gateway nobody answers for
+        using var pair = LinkedPair.Create("e", gateway: "10.79.0.3");  // a gateway nobody answers for
+        var (a, vethA) = (pair.A, pair.Veth.NameA);
         int ifindexA = a.Ifindex(vethA);
 
         // Retries an hour apart: after the first attempt, only a neighbour event can resolve these.
@@ -118,6 +106,47 @@ public class NativeNeighbourTests
         });
         Assert.Equal(0, resolver.DroppedWants);
         Assert.Equal(0, resolver.Current.Count);
+    }
+
+    /// <summary>The diagram's netns A and B and the veth between them (A 10.79.0.1/24, B 10.79.0.2/24),
+    /// with A routing 10.79.50.0/24 via <c>gateway</c>; everything removed on Dispose.</summary>
+    private sealed class LinkedPair(NetNs a, NetNs b, VethPair veth) : IDisposable
+    {
+        public NetNs A => a;
+        public NetNs B => b;
+        public VethPair Veth => veth;
+        public string Suffix => a.Name[^6..];
+
+        public static LinkedPair Create(string tag, string gateway)
+        {
+            var a = NetNs.Create($"fp{tag}a");
+            NetNs? b = null;
+            VethPair? veth = null;
+            try
+            {
+                b = NetNs.Create($"fp{tag}b");
+                string suffix = a.Name[^6..];
+                veth = VethPair.Create(a, $"f{tag}a{suffix}", b, $"f{tag}b{suffix}");
+                a.Exec("ip", "addr", "add", "10.79.0.1/24", "dev", veth.NameA);
+                b.Exec("ip", "addr", "add", "10.79.0.2/24", "dev", veth.NameB);
+                a.Exec("ip", "route", "add", "10.79.50.0/24", "via", gateway);
+                return new LinkedPair(a, b, veth);
+            }
+            catch
+            {
+                veth?.Dispose();
+                b?.Dispose();
+                a.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            veth.Dispose();
+            b.Dispose();
+            a.Dispose();
+        }
     }
 
     private static void WaitForKernelEntry(NetNs ns, string address)
